@@ -1,0 +1,118 @@
+"""Cases: the YAML files under spec_cases/, validated and turned into Case records."""
+
+import difflib
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import jsonschema
+
+from .yaml_source import Location, SourceError, load
+
+SCHEMA_PATH = Path(__file__).with_name("case_file.schema.json")
+SCHEMA = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+_VALIDATOR = jsonschema.Draft202012Validator(SCHEMA)
+
+
+@dataclass(frozen=True)
+class Case:
+    """One runnable example: code plus where it came from in the document and in YAML."""
+
+    id: str
+    title: str
+    section: str
+    code: str
+    file: str
+    line: int  # line of the case's `id` in its file
+    code_line: int  # file line of the code's first line
+    cell: str | None = None
+    tags: tuple = field(default_factory=tuple)
+    seed: int = 0
+
+    def to_dict(self):
+        return {**asdict(self), "tags": list(self.tags)}
+
+    @classmethod
+    def from_dict(cls, data):
+        return cls(**{**data, "tags": tuple(data.get("tags", ()))})
+
+
+def load_file(path):
+    """All cases of one YAML file; raises SourceError naming file, line and column."""
+    path = str(path)
+    document = load(path)
+    errors = sorted(_VALIDATOR.iter_errors(document.data), key=lambda e: list(e.absolute_path))
+    if errors:
+        raise _schema_error(document, errors[0])
+    cases = []
+    for index, raw in enumerate(document.data["cases"]):
+        at = ("cases", index)
+        cases.append(Case(
+            id=raw["id"],
+            title=raw["title"],
+            section=document.data["section"],
+            code=raw["code"],
+            file=path,
+            line=document.location_of(at + ("id",)).line,
+            code_line=document.content_line(at + ("code",)),
+            cell=raw.get("cell"),
+            tags=tuple(raw.get("tags", ())),
+            seed=raw.get("seed", 0),
+        ))
+    return cases
+
+
+def _schema_error(document, error):
+    path = tuple(error.absolute_path)
+    if error.validator == "additionalProperties":
+        allowed = sorted(error.schema.get("properties", {}))
+        unknown = sorted(set(error.instance) - set(allowed))[0]
+        hint = difflib.get_close_matches(unknown, allowed, n=1)
+        suggestion = f" (did you mean {hint[0]!r}?)" if hint else f" (allowed: {', '.join(allowed)})"
+        return SourceError(document.key_location(path + (unknown,)), f"unknown key {unknown!r}{suggestion}")
+    where = ".".join(str(part) for part in path) or "the file"
+    return SourceError(document.location_of(path), f"{where}: {error.message}")
+
+
+@dataclass
+class Suite:
+    """The cases found under some paths, and the files that could not be loaded."""
+
+    cases: list
+    errors: list  # SourceError for each file that failed to load or clashed
+
+
+def discover(paths):
+    """Every ``*.yaml`` file under ``paths`` (files or directories), in a stable order."""
+    found = []
+    for path in map(Path, paths):
+        if path.is_dir():
+            found.extend(sorted(path.rglob("*.yaml")))
+        elif path.exists():
+            found.append(path)
+        else:
+            raise FileNotFoundError(f"no such file or directory: {path}")
+    return found
+
+
+def load_suite(paths):
+    """Load every case file; a broken file is recorded and never hides the others."""
+    suite = Suite([], [])
+    first_seen = {}
+    for path in discover(paths):
+        try:
+            cases = load_file(path)
+        except SourceError as error:
+            suite.errors.append(error)
+            continue
+        for case in cases:
+            if case.id in first_seen:
+                earlier = first_seen[case.id]
+                suite.errors.append(SourceError(
+                    Location(case.file, case.line, 1),
+                    f"duplicate case id {case.id!r} (first defined at {earlier.file}:{earlier.line})",
+                ))
+                continue
+            first_seen[case.id] = case
+            suite.cases.append(case)
+    return suite

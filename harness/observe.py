@@ -1,0 +1,170 @@
+"""Observation: turn live values of one backend into plain, comparable, JSON-ready data.
+
+Only torch's public API is used on tensors, so any torch-like module can be observed.
+"""
+
+import math
+import re
+
+import numpy as np
+
+_ADDRESS = re.compile(r"0x[0-9a-fA-F]+")
+_TRIGGERED_INTERNALLY = re.compile(r" \(Triggered internally at [^)]*\)")
+
+
+class ObjectId(int):
+    """What ``id()`` returns inside a case: a real id, observed as an order-of-first-use token."""
+
+
+def normalize_text(text):
+    """Hide what differs from run to run: object addresses and torch's C++ source locations."""
+    return _TRIGGERED_INTERNALLY.sub("", _ADDRESS.sub("0x…", text))
+
+
+def encode_values(array):
+    """Nested lists of the values; floats that JSON can't hold become 'nan', 'inf', '-inf'."""
+    if array.dtype.kind == "f":
+        return _encode_floats(array.astype(np.float64).tolist())
+    return array.tolist()
+
+
+def _encode_floats(value):
+    if isinstance(value, list):
+        return [_encode_floats(item) for item in value]
+    if math.isnan(value):
+        return "nan"
+    if math.isinf(value):
+        return "inf" if value > 0 else "-inf"
+    return value
+
+
+def decode_values(values, dtype_kind):
+    """The inverse of encode_values, as a numpy array (float64 for floating data)."""
+    if dtype_kind == "f":
+        return np.array(_decode_floats(values), dtype=np.float64)
+    return np.array(values)
+
+
+def _decode_floats(value):
+    if isinstance(value, list):
+        return [_decode_floats(item) for item in value]
+    return float(value)
+
+
+def byte_range(address, shape, strides, itemsize):
+    """[lowest, highest+1) byte addresses an array touches; None when it has no elements."""
+    if any(size == 0 for size in shape):
+        return None
+    low = high = address
+    for size, stride in zip(shape, strides):
+        extent = (size - 1) * stride
+        if extent < 0:
+            low += extent
+        else:
+            high += extent
+    return [low, high + itemsize]
+
+
+class Observer:
+    """Observes values of one backend during one case run.
+
+    It keeps every object passed to ``id()`` alive, so ids are never reused mid-case, and
+    numbers them in order of first use so that two backends can be compared.
+    """
+
+    def __init__(self, backend):
+        self.backend = backend
+        self._id_tokens = {}
+        self._id_holders = []
+
+    def object_id(self, value):
+        """The sandbox's ``id``: a real id whose object stays alive for the whole case."""
+        self._id_holders.append(value)
+        return ObjectId(id(value))
+
+    def observe(self, value):
+        """Plain data describing ``value``; never raises."""
+        try:
+            return self._observe(value)
+        except Exception as error:  # a broken implementation must not stop the harness
+            return {"type": "unobservable", "error": f"{type(error).__name__}: {error}"}
+
+    def _observe(self, value):
+        if isinstance(value, ObjectId):
+            token = self._id_tokens.setdefault(int(value), len(self._id_tokens) + 1)
+            return {"type": "object_id", "token": token}
+        if self.backend.is_tensor(value):
+            return self._tensor(value)
+        if isinstance(value, np.ndarray):
+            return self._ndarray(value)
+        if isinstance(value, (bool, int, float, str, type(None))):
+            return {"type": type(value).__name__, "value": _plain_scalar(value)}
+        if self._is_public(value, "Size"):
+            return {"type": "Size", "value": list(value), "repr": repr(value)}
+        if self._is_public(value, "dtype"):
+            return {"type": "dtype", "value": repr(value)}
+        if isinstance(value, (list, tuple)):
+            return {"type": type(value).__name__, "items": [self._observe(item) for item in value]}
+        return {"type": "object", "class": type(value).__name__}
+
+    def _is_public(self, value, class_name):
+        cls = getattr(self.backend.module, class_name, None)
+        return isinstance(cls, type) and isinstance(value, cls)
+
+    def _tensor(self, tensor):
+        requires_grad = bool(getattr(tensor, "requires_grad", False))
+        readable = tensor.detach() if requires_grad else tensor
+        array = np.asarray(readable.numpy())
+        shape = list(tensor.shape)
+        strides = list(tensor.stride())
+        itemsize = tensor.element_size()
+        return {
+            "type": "tensor",
+            "shape": shape,
+            "dtype": repr(tensor.dtype),
+            "values": encode_values(array),
+            "stride": strides,
+            "storage_offset": tensor.storage_offset(),
+            "memory": byte_range(tensor.data_ptr(), shape, [s * itemsize for s in strides], itemsize),
+        }
+
+    @staticmethod
+    def _ndarray(array):
+        return {
+            "type": "ndarray",
+            "shape": list(array.shape),
+            "dtype": str(array.dtype),
+            "values": encode_values(array),
+            "memory": byte_range(array.__array_interface__["data"][0], array.shape,
+                                 array.strides, array.itemsize),
+        }
+
+
+def _plain_scalar(value):
+    if isinstance(value, float) and not math.isfinite(value):
+        return "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")
+    return value
+
+
+def memory_pairs(observations):
+    """Sorted name pairs whose tensors or arrays overlap in memory, by real byte ranges."""
+    ranged = sorted((name, obs["memory"]) for name, obs in observations.items()
+                    if obs.get("memory") is not None)
+    pairs = []
+    for i, (name_a, (low_a, high_a)) in enumerate(ranged):
+        for name_b, (low_b, high_b) in ranged[i + 1:]:
+            if low_a < high_b and low_b < high_a:
+                pairs.append([name_a, name_b])
+    return pairs
+
+
+def identity_pairs(namespace, names):
+    """Sorted name pairs bound to the very same object (value types like ints excluded)."""
+    by_id = {}
+    for name in sorted(names):
+        value = namespace[name]
+        if isinstance(value, (bool, int, float, str, type(None))):
+            continue
+        by_id.setdefault(id(value), []).append(name)
+    return [[group[i], other] for group in by_id.values()
+            for i in range(len(group)) for other in group[i + 1:]]

@@ -1,0 +1,156 @@
+"""Every error message reference_impl raises, worded exactly as torch words it.
+
+The harness compares messages with torch's, so they live in one place.
+"""
+
+
+def invalid_view_shape(shape, numel):
+    return RuntimeError(f"shape '{list(shape)}' is invalid for input of size {numel}")
+
+
+def multiple_inferred_dims():
+    return RuntimeError("only one dimension can be inferred")
+
+
+def view_stride_incompatible():
+    return RuntimeError(
+        "view size is not compatible with input tensor's size and stride (at least one"
+        " dimension spans across two contiguous subspaces). Use .reshape(...) instead."
+    )
+
+
+def index_out_of_bounds(index, dim, size):
+    return IndexError(f"index {index} is out of bounds for dimension {dim} with size {size}")
+
+
+def too_many_indices(ndim):
+    return IndexError(f"too many indices for tensor of dimension {ndim}")
+
+
+def cannot_cast_result(result_dtype, out_dtype):
+    return RuntimeError(
+        f"result type {result_dtype.scalar_name} can't be cast to the desired output type"
+        f" {out_dtype.scalar_name}"
+    )
+
+
+def broadcast_mismatch(size_a, size_b, dim):
+    return RuntimeError(
+        f"The size of tensor a ({size_a}) must match the size of tensor b ({size_b})"
+        f" at non-singleton dimension {dim}"
+    )
+
+
+def negative_numpy_strides():
+    return ValueError(
+        "At least one stride in the given numpy array is negative, and tensors with negative"
+        " strides are not currently supported. (You can probably work around this by making"
+        " a copy of your array  with array.copy().) "
+    )
+
+
+def unaligned_numpy_strides():
+    return ValueError(
+        "given numpy array strides not a multiple of the element byte size. Copy the numpy"
+        " array to reallocate the memory."
+    )
+
+
+def unsupported_numpy_dtype(type_name):
+    return TypeError(
+        f"can't convert np.ndarray of type numpy.{type_name}. The only supported types are:"
+        " float64, float32, float16, complex64, complex128, int64, int32, int16, int8,"
+        " uint64, uint32, uint16, uint8, and bool."
+    )
+
+
+def dtype_not_implemented(type_name):
+    return TypeError(f"reference_impl has no dtype for numpy.{type_name} yet")
+
+
+def ragged_sequence(expected, dim, got):
+    return ValueError(f"expected sequence of length {expected} at dim {dim} (got {got})")
+
+
+def arange_zero_step():
+    return RuntimeError("step must be nonzero")
+
+
+def arange_bad_bounds():
+    return RuntimeError("upper bound and lower bound inconsistent with step sign")
+
+
+def negative_dimension(op_name):
+    return RuntimeError(f"{op_name}: Dimension size must be non-negative.")
+
+
+def invalid_shape_dimension(size, index, shape):
+    return RuntimeError(f"invalid shape dimension {size} at index {index} of shape {list(shape)}")
+
+
+def expand_mismatch(target_size, existing_size, dim, target_shape, tensor_shape):
+    return RuntimeError(
+        f"The expanded size of the tensor ({target_size}) must match the existing size"
+        f" ({existing_size}) at non-singleton dimension {dim}.  Target sizes:"
+        f" {list(target_shape)}.  Tensor sizes: {list(tensor_shape)}"
+    )
+
+
+def inplace_shape_mismatch(out_shape, broadcast_shape):
+    return RuntimeError(
+        f"output with shape {list(out_shape)} doesn't match the broadcast shape"
+        f" {list(broadcast_shape)}"
+    )
+
+
+def out_resized_warning(old_shape, new_shape):
+    return (
+        f"An output with one or more elements was resized since it had shape {list(old_shape)},"
+        f" which does not match the required output shape {list(new_shape)}. This behavior is"
+        " deprecated, and in a future PyTorch release outputs will not be resized unless they"
+        " have zero elements. You can explicitly reuse an out tensor t by resizing it, inplace,"
+        " to zero elements with t.resize_(0)."
+    )
+
+
+def negative_slice_step():
+    return ValueError("step must be greater than zero")
+
+
+def invalid_index_type(index):
+    return IndexError(
+        "only integers, slices (`:`), ellipsis (`...`), None and long or byte Variables are"
+        f" valid indices (got {type(index).__name__})"
+    )
+
+
+def item_of_many(count):
+    return RuntimeError(f"a Tensor with {count} elements cannot be converted to Scalar")
+
+
+def invalid_data_type(value):
+    return TypeError(f"new(): invalid data type '{type(value).__name__}'")
+
+
+def direct_construction():
+    return TypeError("reference_impl.Tensor is not constructed directly; use reference_impl.tensor(...)")
+
+
+def uninferable_dtype(value):
+    return RuntimeError(f"Could not infer dtype of {type(value).__name__}")
+
+
+def sequence_as_integer(type_name):
+    return TypeError(f"'{type_name}' object cannot be interpreted as an integer")
+
+
+def bool_subtraction(both):
+    if both:
+        return RuntimeError(
+            "Subtraction, the `-` operator, with two bool tensors is not supported. Use the `^`"
+            " or `logical_xor()` operator instead."
+        )
+    return RuntimeError(
+        "Subtraction, the `-` operator, with a bool tensor is not supported. If you are trying"
+        " to invert a mask, use the `~` or `logical_not()` operator instead."
+    )

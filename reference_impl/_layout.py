@@ -1,0 +1,140 @@
+"""Shape and stride arithmetic, kept apart from any storage so every device path can share it.
+
+Strides are counted in elements, as torch counts them.
+"""
+
+from . import _errors
+
+
+def numel(shape):
+    """Number of elements in a tensor of ``shape`` (1 for a 0-dim tensor)."""
+    count = 1
+    for size in shape:
+        count *= size
+    return count
+
+
+def contiguous_strides(shape):
+    """Row-major strides for ``shape``; torch gives size-0 and size-1 dims the same rule."""
+    strides = []
+    step = 1
+    for size in reversed(shape):
+        strides.append(step)
+        step *= max(size, 1)
+    return tuple(reversed(strides))
+
+
+def is_contiguous(shape, strides):
+    """True when the layout is row-major, ignoring dims of size 1 (as torch does)."""
+    if numel(shape) == 0:
+        return True
+    expected = 1
+    for size, stride in zip(reversed(shape), reversed(strides)):
+        if size == 1:
+            continue
+        if stride != expected:
+            return False
+        expected *= size
+    return True
+
+
+def normalize_shape(args):
+    """Accept ``f(2, 3)``, ``f((2, 3))`` and ``f([2, 3])`` as the same shape."""
+    if len(args) == 1 and isinstance(args[0], (tuple, list)):
+        args = args[0]
+    return tuple(int(size) for size in args)
+
+
+def infer_size(shape, total):
+    """Resolve a single ``-1`` in ``shape`` so the shape holds ``total`` elements."""
+    inferred_at = None
+    known = 1
+    for index, size in enumerate(shape):
+        if size == -1:
+            if inferred_at is not None:
+                raise _errors.multiple_inferred_dims()
+            inferred_at = index
+        elif size < 0:
+            raise _errors.invalid_shape_dimension(size, index, shape)
+        else:
+            known *= size
+    if inferred_at is None:
+        if known != total:
+            raise _errors.invalid_view_shape(shape, total)
+        return tuple(shape)
+    if known == 0 or total % known != 0:
+        raise _errors.invalid_view_shape(shape, total)
+    resolved = list(shape)
+    resolved[inferred_at] = total // known
+    return tuple(resolved)
+
+
+def view_strides(old_shape, old_strides, new_shape):
+    """Strides that let ``new_shape`` view the same elements in the same order, or None.
+
+    Walks the old dims from the right, grouping them into chunks that are contiguous
+    with each other; each chunk must be covered exactly by a run of new dims. This is
+    the rule that makes ``x.t().view(-1)`` fail while ``x.view(-1)`` works.
+    """
+    if numel(old_shape) == 0 or len(old_shape) == 0:
+        return contiguous_strides(new_shape)
+    new_strides = [0] * len(new_shape)
+    view_d = len(new_shape) - 1
+    chunk_base_stride = old_strides[-1]
+    tensor_numel = 1
+    view_numel = 1
+    for tensor_d in range(len(old_shape) - 1, -1, -1):
+        tensor_numel *= old_shape[tensor_d]
+        chunk_ends = tensor_d == 0 or (
+            old_shape[tensor_d - 1] != 1
+            and old_strides[tensor_d - 1] != tensor_numel * chunk_base_stride
+        )
+        if not chunk_ends:
+            continue
+        while view_d >= 0 and (view_numel < tensor_numel or new_shape[view_d] == 1):
+            new_strides[view_d] = view_numel * chunk_base_stride
+            view_numel *= new_shape[view_d]
+            view_d -= 1
+        if view_numel != tensor_numel:
+            return None
+        if tensor_d > 0:
+            chunk_base_stride = old_strides[tensor_d - 1]
+            tensor_numel = 1
+            view_numel = 1
+    if view_d != -1:
+        return None
+    return tuple(new_strides)
+
+
+def broadcast_shapes(a, b):
+    """The shape two operands broadcast to, aligning dims from the right."""
+    ndim = max(len(a), len(b))
+    padded_a = (1,) * (ndim - len(a)) + tuple(a)
+    padded_b = (1,) * (ndim - len(b)) + tuple(b)
+    result = []
+    for dim, (size_a, size_b) in enumerate(zip(padded_a, padded_b)):
+        if size_a == size_b or size_b == 1:
+            result.append(size_a)
+        elif size_a == 1:
+            result.append(size_b)
+        else:
+            raise _errors.broadcast_mismatch(size_a, size_b, dim)
+    return tuple(result)
+
+
+def storage_span(shape, strides):
+    """How many elements of storage a layout with non-negative strides reaches."""
+    if numel(shape) == 0:
+        return 0
+    return 1 + sum((size - 1) * stride for size, stride in zip(shape, strides))
+
+
+def is_non_overlapping_and_dense(shape, strides):
+    """True when the elements exactly tile a block of storage in some dim order."""
+    dims = sorted((stride, size) for size, stride in zip(shape, strides) if size != 1)
+    expected = 1
+    for stride, size in dims:
+        if stride != expected:
+            return False
+        expected *= size
+    return True
