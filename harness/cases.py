@@ -37,11 +37,13 @@ class Case:
         return cls(**{**data, "tags": tuple(data.get("tags", ()))})
 
 
-def load_file(path):
+def load_file(path, shown_as=None):
     """All cases of one YAML file; raises SourceError naming file, line and column."""
-    path = str(path)
-    document = load(path)
-    errors = sorted(_VALIDATOR.iter_errors(document.data), key=lambda e: list(e.absolute_path))
+    document = load(path, shown_as)
+    path = str(shown_as or path)
+    # A misspelt key also makes a required one "missing"; report the misspelling first.
+    errors = sorted(_VALIDATOR.iter_errors(document.data),
+                    key=lambda e: (e.validator != "additionalProperties", [str(p) for p in e.absolute_path]))
     if errors:
         raise _schema_error(document, errors[0])
     cases = []

@@ -54,8 +54,8 @@ def _case_panel(result):
     parts = [
         f"<section class=case id='case-{escape(case.id)}'>",
         f"<h2><span class={result.verdict}>{escape(result.verdict)}</span> {escape(case.title)}</h2>",
-        f"<p class=meta>{escape(case.id)} · section {escape(case.section)} · {escape(case.cell or 'beyond the document')}"
-        f" · {escape(case.file)}:{case.line}</p>",
+        f"<p class=meta>{escape(case.id)} · section {escape(case.section)}"
+        f" · {escape(case.cell or 'beyond the document')} · {escape(case.file)}:{case.line}</p>",
         "<pre>" + "\n".join(code_lines) + "</pre>",
     ]
     if result.error:

@@ -27,11 +27,23 @@ def pytest_collect_file(file_path, parent):
 class CaseFile(pytest.File):
     def collect(self):
         try:
-            cases = load_file(self.path)
+            cases = load_file(self.path, shown_as=self._shown_path())
         except SourceError as error:
             raise CaseFileError(str(error)) from None
         for case in cases:
             yield CaseItem.from_parent(self, name=case.id, case=case)
+
+    def _shown_path(self):
+        """The file as pytest shows it: relative to the rootdir when it lies inside."""
+        try:
+            return str(self.path.relative_to(self.config.rootpath))
+        except ValueError:
+            return str(self.path)
+
+    def repr_failure(self, excinfo):
+        if isinstance(excinfo.value, CaseFileError):
+            return str(excinfo.value)
+        return super().repr_failure(excinfo)
 
 
 class CaseFileError(Exception):

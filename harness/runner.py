@@ -66,12 +66,11 @@ class Runner:
         try:
             for role, name in (("expected", self.expected_name), ("actual", self.actual_name)):
                 traces[role] = run_trace(case, self._backend(name))
+            divergences = compare_traces(traces["expected"], traces["actual"])
         except (CaseCodeError, BackendUnavailable) as error:
             return CaseResult(case, ERROR, traces=traces, error=str(error))
         except Exception:  # a harness bug must be reported without stopping other cases
-            return CaseResult(case, ERROR, traces=traces,
-                              error="harness error:\n" + traceback.format_exc())
-        divergences = compare_traces(traces["expected"], traces["actual"])
+            return CaseResult(case, ERROR, traces=traces, error="harness error:\n" + traceback.format_exc())
         return CaseResult(case, DIVERGE if divergences else AGREE, divergences, traces)
 
     def versions(self):

@@ -120,7 +120,7 @@ def _execute(node, namespace, step, case):
                     print(repr(value))
             else:
                 exec(compile(ast.Module([node], type_ignores=[]), filename, "exec"), namespace)
-        except Exception as error:  # the case's own exception is an observation
+        except (Exception, SystemExit) as error:  # the case's own exception is an observation
             step.error = {"type": type(error).__name__, "message": normalize_text(str(error))}
     step.stdout = normalize_text(stdout.getvalue())
     step.warnings = [{"category": w.category.__name__, "message": normalize_text(str(w.message))}

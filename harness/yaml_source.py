@@ -58,10 +58,14 @@ class SourceDocument:
         return location.line + (1 if tuple(path) in self.block_scalars else 0)
 
 
-def load(path):
-    """Parse ``path`` safely; raise SourceError with the line and column of any problem."""
+def load(path, shown_as=None):
+    """Parse ``path`` safely; raise SourceError with the line and column of any problem.
+
+    Locations name the file as ``shown_as`` (default: ``path`` itself).
+    """
     with open(path, encoding="utf-8") as stream:
         text = stream.read()
+    path = str(shown_as or path)
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as error:

@@ -1,5 +1,7 @@
 """Tensor element types, their torch names, and torch's type-promotion rules."""
 
+import builtins
+
 import numpy as np
 
 BOOL, INTEGRAL, FLOATING = 0, 1, 2  # promotion categories, lowest first
@@ -43,7 +45,7 @@ int16 = dtype("int16", "Short", np.int16, INTEGRAL)
 int32 = dtype("int32", "Int", np.int32, INTEGRAL)
 int64 = dtype("int64", "Long", np.int64, INTEGRAL)
 uint8 = dtype("uint8", "Byte", np.uint8, INTEGRAL)
-bool = dtype("bool", "Bool", np.bool_, BOOL)  # noqa: A001 - torch.bool is the public name
+bool = dtype("bool", "Bool", np.bool_, BOOL)  # shadows the builtin here, as torch.bool does
 
 ALL = (float16, float32, float64, int8, int16, int32, int64, uint8, bool)
 
@@ -84,7 +86,7 @@ def promote_types(a, b):
 
 def scalar_dtype(value):
     """The dtype torch gives a Python scalar that takes part in an operation."""
-    if isinstance(value, (np.bool_, type(True))):
+    if isinstance(value, (np.bool_, builtins.bool)):
         return bool
     if isinstance(value, (int, np.integer)):
         return int64
