@@ -26,15 +26,27 @@ class Case:
     line: int  # line of the case's `id` in its file
     code_line: int  # file line of the code's first line
     cell: str | None = None
-    tags: tuple = field(default_factory=tuple)
+    tags: tuple = ()
     seed: int = 0
+    devices: tuple = ("cpu",)
+    expect: dict = field(default_factory=dict)
+    doc_output: dict | None = None  # {"text": ..., "mode": "exact" | "structure"}
+    compare_output: str = "exact"
+    unspecified: tuple = ()
+    tolerance: dict | None = None  # {"rtol": ..., "atol": ...}
+    known_divergence: dict | None = None  # {"reason": ..., "what": [kinds]}
 
     def to_dict(self):
-        return {**asdict(self), "tags": list(self.tags)}
+        return {key: list(value) if key in _TUPLE_FIELDS else value for key, value in asdict(self).items()}
 
     @classmethod
     def from_dict(cls, data):
-        return cls(**{**data, "tags": tuple(data.get("tags", ()))})
+        return cls(**{key: tuple(value) if key in _TUPLE_FIELDS else value for key, value in data.items()})
+
+
+_TUPLE_FIELDS = ("tags", "devices", "unspecified")
+_OPTIONAL_FIELDS = ("cell", "tags", "seed", "devices", "expect", "doc_output", "compare_output", "unspecified",
+                    "tolerance", "known_divergence")
 
 
 def load_file(path, shown_as=None):
@@ -49,18 +61,17 @@ def load_file(path, shown_as=None):
     cases = []
     for index, raw in enumerate(document.data["cases"]):
         at = ("cases", index)
-        cases.append(Case(
-            id=raw["id"],
-            title=raw["title"],
-            section=document.data["section"],
-            code=raw["code"],
-            file=path,
-            line=document.location_of(at + ("id",)).line,
-            code_line=document.content_line(at + ("code",)),
-            cell=raw.get("cell"),
-            tags=tuple(raw.get("tags", ())),
-            seed=raw.get("seed", 0),
-        ))
+        optional = {key: raw[key] for key in _OPTIONAL_FIELDS if key in raw}
+        cases.append(Case.from_dict({
+            "id": raw["id"],
+            "title": raw["title"],
+            "section": document.data["section"],
+            "code": raw["code"],
+            "file": path,
+            "line": document.location_of(at + ("id",)).line,
+            "code_line": document.content_line(at + ("code",)),
+            **optional,
+        }))
     return cases
 
 

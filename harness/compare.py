@@ -1,5 +1,6 @@
 """Comparison: the divergences between an expected (torch) trace and an actual one."""
 
+import re
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -13,6 +14,21 @@ TOLERANCES = {
     "float32": (1.3e-6, 1e-5),
     "float64": (1e-7, 1e-7),
 }
+
+# Tensor fields other than shape and values, and the kind of divergence each one makes.
+TENSOR_FIELD_KINDS = {
+    "dtype": "dtype",
+    "device": "device",
+    "stride": "layout",
+    "storage_offset": "layout",
+    "is_contiguous": "layout",
+    "version": "version",
+    "requires_grad": "autograd",
+    "is_leaf": "autograd",
+    "grad_fn": "grad_fn",
+}
+
+_NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:e[-+]?\d+)?|\b(?:nan|inf)\b")
 
 
 @dataclass
@@ -36,35 +52,134 @@ class Divergence:
         return cls(**data)
 
 
-def compare_traces(expected, actual):
-    """Divergences in statement order; each (kind, variable) is reported once, where it starts."""
+@dataclass(frozen=True)
+class Options:
+    """How strictly a case is compared."""
+
+    tolerance: dict | None = None  # overrides rtol/atol for floating values
+    unspecified: tuple = ()  # names whose values are undefined
+    output_mode: str = "exact"  # or "structure": numbers masked
+
+    @classmethod
+    def for_case(cls, case):
+        return cls(case.tolerance, tuple(case.unspecified), case.compare_output)
+
+
+def mask_numbers(text):
+    """Printed output with every number replaced by '#' and runs of spaces squeezed."""
+    return re.sub(r" +", " ", _NUMBER.sub("#", text))
+
+
+def compare_traces(expected, actual, options=Options()):
+    """Divergences in statement order; each (kind, variable, field) is reported once, where it starts."""
     found = []
     seen = set()
+    comparator = _Comparator(options)
     for exp_step, act_step in zip(expected.steps, actual.steps):
-        for kind, variable, exp, act, detail in _step_differences(exp_step, act_step):
-            if (kind, variable) in seen:
+        for kind, variable, exp, act, detail in comparator.step_differences(exp_step, act_step):
+            key = (kind, variable, detail.split(" ", 1)[0])
+            if key in seen:
                 continue
-            seen.add((kind, variable))
-            found.append(Divergence(kind, exp_step.index, exp_step.line, exp_step.source,
-                                    variable, exp, act, detail))
+            seen.add(key)
+            found.append(Divergence(kind, exp_step.index, exp_step.line, exp_step.source, variable, exp, act, detail))
     return found
 
 
-def _step_differences(exp, act):
-    if exp.error != act.error:
-        yield _error_difference(exp.error, act.error)
-    if exp.stdout != act.stdout:
-        yield "output", None, exp.stdout, act.stdout, "printed output differs"
-    if exp.warnings != act.warnings:
-        yield "warning", None, exp.warnings, act.warnings, "warnings differ"
-    for name in sorted(set(exp.variables) | set(act.variables)):
-        if name not in act.variables or name not in exp.variables:
-            yield ("variable", name, exp.variables.get(name), act.variables.get(name),
-                   f"{name} exists on only one backend")
-            continue
-        yield from compare_observations(name, exp.variables[name], act.variables[name])
-    yield from _relation_differences("sharing", "share memory", exp.sharing, act.sharing)
-    yield from _relation_differences("identity", "are the same object", exp.identity, act.identity)
+class _Comparator:
+    def __init__(self, options):
+        self.options = options
+
+    def step_differences(self, exp, act):
+        if exp.error != act.error:
+            yield _error_difference(exp.error, act.error)
+        if self._output(exp.stdout) != self._output(act.stdout):
+            yield "output", None, exp.stdout, act.stdout, "printed output differs"
+        if exp.warnings != act.warnings:
+            yield "warning", None, exp.warnings, act.warnings, "warnings differ"
+        for name in sorted(set(exp.variables) | set(act.variables)):
+            if name not in act.variables or name not in exp.variables:
+                yield ("variable", name, exp.variables.get(name), act.variables.get(name),
+                       f"{name} exists on only one backend")
+                continue
+            yield from self.observations(name, exp.variables[name], act.variables[name])
+        yield from _relation_differences("sharing", "share memory", exp.sharing, act.sharing)
+        yield from _relation_differences("identity", "are the same object", exp.identity, act.identity)
+
+    def _output(self, text):
+        return mask_numbers(text) if self.options.output_mode == "structure" else text
+
+    def observations(self, name, exp, act):
+        """Yield (kind, variable, expected, actual, detail) for each way two observations differ."""
+        if exp is None or act is None or exp["type"] != act["type"]:
+            if exp != act:
+                yield "type", name, exp, act, f"{name} is {_describe(act)}, torch gives {_describe(exp)}"
+            return
+        kind = exp["type"]
+        if kind in ("tensor", "ndarray"):
+            yield from self._arrays(name, exp, act)
+        elif kind in ("list", "tuple"):
+            if len(exp["items"]) != len(act["items"]) or exp.get("class") != act.get("class"):
+                yield "shape", name, exp, act, f"{name} has {len(act['items'])} items, torch {len(exp['items'])}"
+                return
+            for index, (e, a) in enumerate(zip(exp["items"], act["items"])):
+                yield from self.observations(f"{name}[{index}]", e, a)
+        elif kind == "float" and name not in self.options.unspecified:
+            if not self._close(np.array([exp["value"]], dtype=float), np.array([act["value"]], dtype=float),
+                               "float64"):
+                yield "value", name, exp, act, f"{name} = {act['value']!r}, torch gives {exp['value']!r}"
+        elif exp != act and not (kind in ("int", "float") and name in self.options.unspecified):
+            yield "value", name, exp, act, f"{name} differs"
+
+    def _arrays(self, name, exp, act):
+        for field, kind in TENSOR_FIELD_KINDS.items():
+            if field in exp and exp[field] != act.get(field):
+                yield (kind, name, exp[field], act.get(field),
+                       f"{name}.{field} is {_short(act.get(field))}, torch {_short(exp[field])}")
+        if exp["shape"] != act["shape"]:
+            yield "shape", name, exp["shape"], act["shape"], f"{name}.shape is {act['shape']}, torch {exp['shape']}"
+            return
+        if name not in self.options.unspecified:
+            dtype_name = exp["dtype"].removeprefix("torch.")
+            kind_letter = "f" if dtype_name in TOLERANCES else "other"
+            exp_values = decode_values(exp["values"], kind_letter)
+            act_values = decode_values(act["values"], kind_letter)
+            if not self._close(exp_values, act_values, dtype_name):
+                yield "value", name, exp["values"], act["values"], _value_detail(name, exp_values, act_values)
+        if "grad" in exp or "grad" in act:
+            yield from self._grads(name, exp.get("grad"), act.get("grad"))
+
+    def _grads(self, name, exp, act):
+        if exp is None or act is None or exp.get("type") != "tensor" or act.get("type") != "tensor":
+            if exp != act:
+                yield "grad", name, exp, act, f"{name}.grad is {_describe(act)}, torch gives {_describe(exp)}"
+            return
+        for _, _, e, a, detail in self._arrays(f"{name}.grad", exp, act):
+            yield "grad", name, e, a, detail
+
+    def _close(self, exp, act, dtype_name):
+        """assert_close's rule: |a - e| <= atol + rtol * |e|, NaN equal to NaN, exact for ints."""
+        if exp.shape != act.shape:
+            return False
+        if dtype_name not in TOLERANCES:
+            return bool(np.array_equal(exp, act))
+        rtol, atol = TOLERANCES[dtype_name]
+        if self.options.tolerance:
+            rtol = self.options.tolerance.get("rtol", rtol)
+            atol = self.options.tolerance.get("atol", atol)
+        return bool(np.allclose(act, exp, rtol=rtol, atol=atol, equal_nan=True))
+
+
+def _describe(observation):
+    if observation is None:
+        return "None"
+    if isinstance(observation, dict) and "type" in observation:
+        return f"a {observation['type']}"
+    return _short(observation)
+
+
+def _short(value, limit=80):
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
 def _error_difference(exp, act):
@@ -87,58 +202,9 @@ def _relation_differences(kind, verb, exp_pairs, act_pairs):
         yield kind, f"{pair[0]} & {pair[1]}", in_torch, not in_torch, detail
 
 
-def compare_observations(name, exp, act):
-    """Yield (kind, variable, expected, actual, detail) for each way two observations differ."""
-    if exp["type"] != act["type"]:
-        yield "type", name, exp, act, f"{name} is a {act['type']}, torch gives a {exp['type']}"
-        return
-    kind = exp["type"]
-    if kind in ("tensor", "ndarray"):
-        yield from _compare_arrays(name, exp, act)
-    elif kind in ("list", "tuple"):
-        if len(exp["items"]) != len(act["items"]):
-            yield "shape", name, exp, act, f"{name} has {len(act['items'])} items, torch {len(exp['items'])}"
-            return
-        for index, (e, a) in enumerate(zip(exp["items"], act["items"])):
-            yield from compare_observations(f"{name}[{index}]", e, a)
-    elif kind == "float":
-        if not _close(np.array([exp["value"]], dtype=float), np.array([act["value"]], dtype=float), "float64"):
-            yield "value", name, exp, act, f"{name} = {act['value']!r}, torch gives {exp['value']!r}"
-    elif exp != act:
-        yield "value", name, exp, act, f"{name} differs"
-
-
-def _compare_arrays(name, exp, act):
-    if exp["dtype"] != act["dtype"]:
-        yield "dtype", name, exp["dtype"], act["dtype"], f"{name} has dtype {act['dtype']}, torch {exp['dtype']}"
-    if exp["shape"] != act["shape"]:
-        yield "shape", name, exp["shape"], act["shape"], f"{name} has shape {act['shape']}, torch {exp['shape']}"
-        return
-    for field in ("stride", "storage_offset"):
-        if field in exp and exp[field] != act.get(field):
-            yield ("layout", name, {field: exp[field]}, {field: act.get(field)},
-                   f"{name}.{field} is {act.get(field)}, torch {exp[field]}")
-    dtype_name = exp["dtype"].removeprefix("torch.")
-    kind_letter = "f" if dtype_name in TOLERANCES else "other"
-    exp_values = decode_values(exp["values"], kind_letter)
-    act_values = decode_values(act["values"], kind_letter)
-    if not _close(exp_values, act_values, dtype_name):
-        yield "value", name, exp["values"], act["values"], _value_detail(name, exp_values, act_values)
-
-
-def _close(exp, act, dtype_name):
-    """assert_close's rule: |a - e| <= atol + rtol * |e|, NaN equal to NaN, exact for ints."""
-    if exp.shape != act.shape:
-        return False
-    if dtype_name not in TOLERANCES:
-        return bool(np.array_equal(exp, act))
-    rtol, atol = TOLERANCES[dtype_name]
-    return bool(np.allclose(act, exp, rtol=rtol, atol=atol, equal_nan=True))
-
-
 def _value_detail(name, exp, act):
     if exp.dtype.kind != "f":
-        mismatched = int(np.count_nonzero(exp != act))
+        mismatched = int(np.count_nonzero(exp != act)) if exp.shape == act.shape else exp.size
         return f"{name}: {mismatched} of {exp.size} values differ"
     with np.errstate(invalid="ignore"):
         diff = np.abs(act - exp)

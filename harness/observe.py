@@ -5,6 +5,7 @@ Only torch's public API is used on tensors, so any torch-like module can be obse
 
 import math
 import re
+import warnings
 
 import numpy as np
 
@@ -65,6 +66,13 @@ def byte_range(address, shape, strides, itemsize):
     return [low, high + itemsize]
 
 
+MAX_OBSERVED_ELEMENTS = 100_000  # a case holding a bigger tensor is refused, not observed
+
+
+class TooLarge(Exception):
+    """A case created a tensor or array above the size cap."""
+
+
 class Observer:
     """Observes values of one backend during one case run.
 
@@ -83,9 +91,13 @@ class Observer:
         return ObjectId(id(value))
 
     def observe(self, value):
-        """Plain data describing ``value``; never raises."""
+        """Plain data describing ``value``; never raises except TooLarge."""
         try:
-            return self._observe(value)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # e.g. torch warns when reading a non-leaf's .grad
+                return self._observe(value)
+        except TooLarge:
+            raise
         except Exception as error:  # a broken implementation must not stop the harness
             return {"type": "unobservable", "error": f"{type(error).__name__}: {error}"}
 
@@ -99,37 +111,70 @@ class Observer:
             return self._ndarray(value)
         if isinstance(value, (bool, int, float, str, type(None))):
             return {"type": type(value).__name__, "value": _plain_scalar(value)}
+        if isinstance(value, np.generic):
+            return {"type": f"numpy.{type(value).__name__}", "value": _plain_scalar(value.item())}
         if self._is_public(value, "Size"):
-            return {"type": "Size", "value": list(value), "repr": repr(value)}
-        if self._is_public(value, "dtype"):
-            return {"type": "dtype", "value": repr(value)}
+            return {"type": "Size", "value": list(value)}
+        if self._is_public(value, "dtype") or self._is_public(value, "device"):
+            return {"type": type(value).__name__, "value": repr(value)}
+        if hasattr(value, "next_functions"):
+            return self._node(value)
         if isinstance(value, (list, tuple)):
-            return {"type": type(value).__name__, "items": [self._observe(item) for item in value]}
+            observed = {"type": "list" if isinstance(value, list) else "tuple",
+                        "items": [self._observe(item) for item in value]}
+            if type(value) not in (list, tuple):  # named tuples such as torch.return_types.max
+                observed["class"] = type(value).__name__
+            return observed
+        if isinstance(value, dict):
+            return {"type": "dict", "items": {str(k): self._observe(v) for k, v in value.items()}}
         return {"type": "object", "class": type(value).__name__}
 
     def _is_public(self, value, class_name):
         cls = getattr(self.backend.module, class_name, None)
         return isinstance(cls, type) and isinstance(value, cls)
 
+    @staticmethod
+    def _node(node):
+        """An autograd node: its class name and the names of the nodes it feeds into."""
+        if node is None:
+            return None
+        return {"type": "grad_fn", "name": type(node).__name__,
+                "next": [None if fn is None else type(fn).__name__ for fn, _ in node.next_functions]}
+
     def _tensor(self, tensor):
-        requires_grad = bool(getattr(tensor, "requires_grad", False))
-        readable = tensor.detach() if requires_grad else tensor
+        _check_size("tensor", tensor.shape, tensor.numel())
+        requires_grad = _attempt(lambda: bool(tensor.requires_grad))
+        readable = tensor.detach() if requires_grad is True else tensor
+        if str(getattr(readable, "device", "cpu")) != "cpu":
+            readable = readable.cpu()
         array = np.asarray(readable.numpy())
         shape = list(tensor.shape)
         strides = list(tensor.stride())
         itemsize = tensor.element_size()
-        return {
+        is_leaf = _attempt(lambda: bool(tensor.is_leaf))
+        observed = {
             "type": "tensor",
             "shape": shape,
             "dtype": repr(tensor.dtype),
+            "device": _attempt(lambda: str(tensor.device)),
             "values": encode_values(array),
             "stride": strides,
             "storage_offset": tensor.storage_offset(),
+            "is_contiguous": _attempt(lambda: bool(tensor.is_contiguous())),
+            "version": _attempt(lambda: int(tensor._version)),
+            "requires_grad": requires_grad,
+            "is_leaf": is_leaf,
+            "grad_fn": _attempt(lambda: self._node(tensor.grad_fn)),
             "memory": byte_range(tensor.data_ptr(), shape, [s * itemsize for s in strides], itemsize),
         }
+        if is_leaf is True or _attempt(lambda: bool(tensor.retains_grad)) is True:
+            grad = _attempt(lambda: tensor.grad)
+            observed["grad"] = grad if isinstance(grad, dict) or grad is None else self._tensor(grad)
+        return observed
 
     @staticmethod
     def _ndarray(array):
+        _check_size("array", array.shape, array.size)
         return {
             "type": "ndarray",
             "shape": list(array.shape),
@@ -138,6 +183,19 @@ class Observer:
             "memory": byte_range(array.__array_interface__["data"][0], array.shape,
                                  array.strides, array.itemsize),
         }
+
+
+def _check_size(what, shape, count):
+    if count > MAX_OBSERVED_ELEMENTS:
+        raise TooLarge(f"a {what} of shape {list(shape)} is above the cap of {MAX_OBSERVED_ELEMENTS} elements")
+
+
+def _attempt(read):
+    """The value ``read()`` gives, or a marker saying why the backend could not give it."""
+    try:
+        return read()
+    except Exception as error:
+        return {"unavailable": f"{type(error).__name__}: {error}"}
 
 
 def _plain_scalar(value):

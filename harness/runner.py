@@ -6,7 +6,8 @@ from dataclasses import dataclass, field
 from .backends import BackendUnavailable, load_backend
 from .cases import Case
 from .compare import Divergence, compare_traces
-from .trace import CaseCodeError, Trace, run_trace
+from .sandbox import CaseCodeError
+from .trace import CaseTimeout, Trace, run_trace
 
 AGREE, DIVERGE, ERROR = "agree", "diverge", "error"
 
@@ -67,7 +68,7 @@ class Runner:
             for role, name in (("expected", self.expected_name), ("actual", self.actual_name)):
                 traces[role] = run_trace(case, self._backend(name))
             divergences = compare_traces(traces["expected"], traces["actual"])
-        except (CaseCodeError, BackendUnavailable) as error:
+        except (CaseCodeError, CaseTimeout, BackendUnavailable) as error:
             return CaseResult(case, ERROR, traces=traces, error=str(error))
         except Exception:  # a harness bug must be reported without stopping other cases
             return CaseResult(case, ERROR, traces=traces, error="harness error:\n" + traceback.format_exc())

@@ -1,18 +1,20 @@
 """Trace: one backend's run of one case, snapshotted after every top-level statement."""
 
 import ast
-import builtins
 import contextlib
 import io
+import signal
+import threading
 import types
 import warnings
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from .observe import Observer, identity_pairs, memory_pairs, normalize_text
+from .observe import Observer, TooLarge, identity_pairs, memory_pairs, normalize_text
+from .sandbox import CaseCodeError, case_builtins, check
 
-ALLOWED_IMPORTS = ("torch", "numpy")
+DEFAULT_TIME_LIMIT = 10.0  # seconds per case and backend
 
 
 @dataclass
@@ -36,6 +38,7 @@ class Trace:
 
     backend: str
     version: str
+    device: str = "cpu"
     steps: list = field(default_factory=list)
 
     def to_dict(self):
@@ -43,45 +46,47 @@ class Trace:
 
     @classmethod
     def from_dict(cls, data):
-        return cls(data["backend"], data["version"], [Step(**step) for step in data["steps"]])
+        return cls(data["backend"], data["version"], data["device"], [Step(**step) for step in data["steps"]])
+
+    def final_error(self):
+        return self.steps[-1].error if self.steps else None
+
+    def stdout(self):
+        return "".join(step.stdout for step in self.steps)
 
 
-class CaseCodeError(Exception):
-    """A case's code does not parse or does something cases may not do; names file and line."""
+class CaseTimeout(Exception):
+    """A case ran past its time limit on one backend."""
 
 
 def split_statements(case):
-    """The case's top-level statements as (yaml line, source text, AST node).
-
-    Raises CaseCodeError, with the YAML line, for code that does not parse or that
-    imports anything but torch and numpy.
-    """
-    try:
-        module = ast.parse(case.code)
-    except SyntaxError as error:
-        line = case.code_line + (error.lineno or 1) - 1
-        raise CaseCodeError(f"{case.file}:{line}: invalid Python: {error.msg}") from None
-    for node in ast.walk(module):
-        for name in _imported_modules(node):
-            if name.partition(".")[0] not in ALLOWED_IMPORTS or name.startswith("torch."):
-                line = case.code_line + node.lineno - 1
-                raise CaseCodeError(f"{case.file}:{line}: cases may import only torch and numpy, not {name!r}")
+    """The case's top-level statements as (yaml line, source text, AST node), after the safety check."""
+    module = check(case)
     return [(case.code_line + node.lineno - 1, ast.get_source_segment(case.code, node), node)
             for node in module.body]
 
 
-def run_trace(case, backend):
-    """Run ``case`` on ``backend`` and observe it after every statement."""
+def run_trace(case, backend, device="cpu", time_limit=DEFAULT_TIME_LIMIT):
+    """Run ``case`` on ``backend`` and observe it after every statement.
+
+    Raises CaseCodeError for code outside the allowed subset or tensors above the size cap,
+    and CaseTimeout when the time limit passes.
+    """
+    statements = split_statements(case)
     observer = Observer(backend)
-    namespace = {"__builtins__": _case_builtins(backend, observer), "torch": backend.module, "np": np}
-    trace = Trace(backend.name, backend.version)
+    namespace = {"__builtins__": case_builtins(backend, observer.object_id),
+                 "torch": backend.module, "np": np, "device": device}
+    trace = Trace(backend.name, backend.version, device)
     backend.seed(case.seed)
-    with backend_state_restored(backend):
-        for index, (line, source, node) in enumerate(split_statements(case)):
+    with backend_state_restored(backend), _time_limit(time_limit, case):
+        for index, (line, source, node) in enumerate(statements):
             step = Step(index, line, source)
             trace.steps.append(step)
             _execute(node, namespace, step, case)
-            _snapshot(namespace, observer, step)
+            try:
+                _snapshot(namespace, observer, step)
+            except TooLarge as error:
+                raise CaseCodeError(f"{case.file}:{line}: {error}") from None
             if step.error is not None:
                 break
     return trace
@@ -89,7 +94,7 @@ def run_trace(case, backend):
 
 @contextlib.contextmanager
 def backend_state_restored(backend):
-    """Undo global settings a case may change (e.g. the default dtype) once it ends."""
+    """Undo global settings a case may change (default dtype, print options) once it ends."""
     module = backend.module
     get_dtype = getattr(module, "get_default_dtype", None)
     default_dtype = get_dtype() if get_dtype else None
@@ -98,14 +103,27 @@ def backend_state_restored(backend):
     finally:
         if default_dtype is not None:
             module.set_default_dtype(default_dtype)
+        if hasattr(module, "set_printoptions"):
+            module.set_printoptions(profile="default")
 
 
-def _imported_modules(node):
-    if isinstance(node, ast.Import):
-        return [alias.name for alias in node.names]
-    if isinstance(node, ast.ImportFrom):
-        return ["." * node.level + (node.module or "")]
-    return []
+@contextlib.contextmanager
+def _time_limit(seconds, case):
+    """Interrupt the case after ``seconds`` (only possible on the main thread, via SIGALRM)."""
+    if not seconds or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum, frame):
+        raise CaseTimeout(f"{case.file}:{case.line}: case {case.id!r} ran past its {seconds:g} s time limit")
+
+    previous = signal.signal(signal.SIGALRM, interrupt)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 def _execute(node, namespace, step, case):
@@ -120,6 +138,8 @@ def _execute(node, namespace, step, case):
                     print(repr(value))
             else:
                 exec(compile(ast.Module([node], type_ignores=[]), filename, "exec"), namespace)
+        except CaseTimeout:
+            raise
         except (Exception, SystemExit) as error:  # the case's own exception is an observation
             step.error = {"type": type(error).__name__, "message": normalize_text(str(error))}
     step.stdout = normalize_text(stdout.getvalue())
@@ -129,26 +149,9 @@ def _execute(node, namespace, step, case):
 
 def _snapshot(namespace, observer, step):
     names = [name for name, value in namespace.items()
-             if not name.startswith("_") and not isinstance(value, types.ModuleType)]
+             if not name.startswith("_") and not isinstance(value, types.ModuleType) and name != "device"]
     step.variables = {name: observer.observe(namespace[name]) for name in sorted(names)}
     step.sharing = memory_pairs(step.variables)
     step.identity = identity_pairs(namespace, names)
 
 
-def _case_builtins(backend, observer):
-    allowed = dict(vars(builtins))
-    allowed["id"] = observer.object_id
-    allowed["__import__"] = _importer(backend)
-    return allowed
-
-
-def _importer(backend):
-    """``import torch`` in a case means the backend; other imports (checked statically in
-    split_statements, and made by library code running under the case's builtins) pass on."""
-
-    def backend_import(name, globals=None, locals=None, fromlist=(), level=0):
-        if name == "torch" and level == 0:
-            return backend.module
-        return builtins.__import__(name, globals, locals, fromlist, level)
-
-    return backend_import

@@ -5,6 +5,7 @@ flat numpy buffer, and every tensor is a (shape, strides, offset) view into one.
 """
 
 from ._creation import arange, empty, from_numpy, ones, tensor, zeros
+from ._device import device
 from ._dtype import (
     bool,
     dtype,
@@ -35,7 +36,7 @@ long = int64
 __version__ = "0.1.0"
 
 __all__ = [
-    "Size", "Tensor", "add", "arange", "bool", "double", "dtype", "empty", "float", "float16",
+    "Size", "Tensor", "add", "arange", "bool", "device", "double", "dtype", "empty", "float", "float16",
     "float32", "float64", "from_numpy", "get_default_dtype", "half", "int", "int16", "int32",
     "int64", "int8", "long", "ones", "promote_types", "result_type", "set_default_dtype", "set_printoptions", "short",
     "sub", "tensor", "uint8", "zeros",

@@ -154,3 +154,10 @@ def bool_subtraction(both):
         "Subtraction, the `-` operator, with a bool tensor is not supported. If you are trying"
         " to invert a mask, use the `~` or `logical_not()` operator instead."
     )
+
+
+def unknown_device_type(name):
+    return RuntimeError(
+        "Expected one of cpu, cuda, ipu, xpu, mkldnn, opengl, opencl, ideep, hip, ve, fpga, maia, xla,"
+        f" lazy, vulkan, mps, meta, hpu, mtia, privateuseone device type at start of device string: {name}"
+    )

@@ -8,25 +8,52 @@ import warnings
 
 import numpy as np
 
-from . import _dtype, _errors, _indexing, _layout, _printing
+from . import _device, _dtype, _errors, _indexing, _layout, _printing
 from ._size import Size
 from ._storage import Storage
+
+
+class _VersionCounter:
+    """Counts in-place writes; shared by a tensor and every view of it, as in torch."""
+
+    __slots__ = ("value",)
+
+    def __init__(self):
+        self.value = 0
 
 
 class Tensor:
     """An n-dimensional view: storage + shape + strides (in elements) + storage offset."""
 
+    # Without autograd every tensor is a leaf that does not require grad.
+    requires_grad = False
+    is_leaf = True
+    grad = None
+    grad_fn = None
+
     def __init__(self, *args, **kwargs):
         raise _errors.direct_construction()
 
     @classmethod
-    def _make(cls, storage, shape, strides, offset=0):
+    def _make(cls, storage, shape, strides, offset=0, version_counter=None):
         tensor = object.__new__(cls)
         tensor._storage = storage
         tensor._shape = Size(shape)
         tensor._strides = tuple(strides)
         tensor._offset = offset
+        tensor._version_counter = version_counter or _VersionCounter()
         return tensor
+
+    def _view_as(self, shape, strides, offset):
+        """A view of our storage that shares our version counter."""
+        return Tensor._make(self._storage, shape, strides, offset, self._version_counter)
+
+    @property
+    def _version(self):
+        return self._version_counter.value
+
+    def _bump_version(self):
+        self._version_counter.value += 1
 
     @classmethod
     def _from_fresh_array(cls, array, dtype):
@@ -43,6 +70,14 @@ class Tensor:
     @property
     def dtype(self):
         return self._storage.dtype
+
+    @property
+    def device(self):
+        return _device.CPU
+
+    @property
+    def is_cuda(self):
+        return False
 
     @property
     def ndim(self):
@@ -101,11 +136,10 @@ class Tensor:
         strides = _layout.view_strides(self._shape, self._strides, new_shape)
         if strides is None:
             raise _errors.view_stride_incompatible()
-        return Tensor._make(self._storage, new_shape, strides, self._offset)
+        return self._view_as(new_shape, strides, self._offset)
 
     def __getitem__(self, key):
-        shape, strides, offset = _indexing.basic_index(self._shape, self._strides, self._offset, key)
-        return Tensor._make(self._storage, shape, strides, offset)
+        return self._view_as(*_indexing.basic_index(self._shape, self._strides, self._offset, key))
 
     def __setitem__(self, key, value):
         self[key].copy_(value)
@@ -131,6 +165,7 @@ class Tensor:
         else:
             values = src
         np.copyto(self._array(), values, casting="unsafe")
+        self._bump_version()
         return self
 
     def numpy(self):
@@ -158,8 +193,8 @@ class Tensor:
         broadcast = _layout.broadcast_shapes(self._shape, _shape_of(other))
         if broadcast != self._shape:
             raise _errors.inplace_shape_mismatch(self._shape, broadcast)
-        target = self._array()
-        np.copyto(target, _add_arrays(self, other, alpha, result_dtype), casting="unsafe")
+        np.copyto(self._array(), _add_arrays(self, other, alpha, result_dtype), casting="unsafe")
+        self._bump_version()
         return self
 
     def sub(self, other, *, alpha=1):
@@ -227,6 +262,7 @@ def add(input, other, *, alpha=1, out=None):
     if out._shape != shape:
         _resize_out(out, shape)
     np.copyto(out._array(), values, casting="unsafe")
+    out._bump_version()
     return out
 
 

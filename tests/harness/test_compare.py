@@ -11,7 +11,7 @@ def tensor(values, dtype="torch.float32", shape=None, stride=None, memory=None):
 
 
 def traces(expected_steps, actual_steps):
-    return Trace("torch", "x", expected_steps), Trace("impl", "y", actual_steps)
+    return Trace("torch", "x", "cpu", expected_steps), Trace("impl", "y", "cpu", actual_steps)
 
 
 def step(index=0, **fields):
