@@ -33,6 +33,13 @@ class Backend:
         if manual_seed is not None:
             manual_seed(seed)
 
+    def supports(self, device):
+        """Whether tensors can be made on ``device`` ("cpu" always; "cuda" when usable)."""
+        if device == "cpu":
+            return True
+        cuda = getattr(self.module, "cuda", None)
+        return bool(cuda is not None and cuda.is_available())
+
     def is_tensor(self, value):
         return isinstance(value, self.module.Tensor)
 

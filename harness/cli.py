@@ -1,7 +1,8 @@
-"""Command line: ``python -m harness run|report``.
+"""Command line: ``python -m harness {run,check,list,new,import,report}``.
 
-Exit codes: 0 every case agrees; 1 some case diverges; 2 a file or case could not be
-loaded or run (or the command line was wrong).
+Exit codes: 0 success (every case agrees, or is known / not yet agreeing); 1 some case
+diverges, now agrees while listed, or breaks its own claims on torch; 2 a file or case
+could not be loaded or run, or the command line was wrong.
 """
 
 import argparse
@@ -9,22 +10,52 @@ import sys
 from pathlib import Path
 
 from . import html_report, results
+from .backends import DEFAULT_IMPL, EXPECTED
 from .cases import load_suite
-from .runner import DIVERGE, ERROR, Runner
-from .terminal import format_run
+from .importer import import_file
+from .runner import ERROR, FAILING, Runner
+from .sandbox import CaseCodeError, check
+from .scaffold import scaffold
+from .selection import KeywordError, select
+from .terminal import Progress, format_run
 
 DEFAULT_CASES = "spec_cases"
 DEFAULT_JSON = "reports/results.json"
 DEFAULT_HTML = "reports/index.html"
+PENDING_FILE = "spec_cases/not_yet_agreeing.txt"
 
 
-def run_suite(paths, expected="torch", actual="reference_impl"):
-    """Load and run every case under ``paths``; returns RunResults."""
+def read_pending(path):
+    """Case ids listed in a not-yet-agreeing file (one per line, ``#`` comments allowed)."""
+    lines = Path(path).read_text(encoding="utf-8").splitlines()
+    return {line.split("#", 1)[0].strip() for line in lines} - {""}
+
+
+def pending_for(impl, pending_file):
+    """The ratchet list applies to reference_impl by default; other modules only when asked."""
+    if pending_file == "":
+        return set()
+    if pending_file is None:
+        return read_pending(PENDING_FILE) if impl == DEFAULT_IMPL and Path(PENDING_FILE).exists() else set()
+    return read_pending(pending_file)
+
+
+def run_suite(paths, actual=DEFAULT_IMPL, selection=None, pending=(), devices=None, progress=False,
+              time_limit=None):
+    """Load, select and run cases; returns RunResults. ``selection`` holds select() keywords."""
     suite = load_suite(paths)
-    runner = Runner(expected, actual)
-    case_results = [runner.run_case(case) for case in suite.cases]
+    cases = select(suite.cases, **(selection or {}))
+    runner = Runner(EXPECTED, actual, pending, **({"time_limit": time_limit} if time_limit else {}))
+    bar = Progress(sum(len(c.devices) for c in cases), enabled=progress or None)
+    case_results = []
+    for case in cases:
+        for device in case.devices:
+            if devices and device not in devices:
+                continue
+            case_results.append(runner.run_case(case, device))
+            bar.advance(case.id)
     return results.RunResults(
-        backends={"expected": expected, "actual": actual},
+        backends={"expected": EXPECTED, "actual": actual},
         environment=results.describe_environment(runner.versions()),
         results=case_results,
         load_errors=[str(error) for error in suite.errors],
@@ -36,37 +67,132 @@ def exit_code(run):
     counts = run.counts()
     if run.load_errors or counts.get(ERROR):
         return 2
-    return 1 if counts.get(DIVERGE) else 0
+    return 1 if any(counts.get(v) for v in FAILING) else 0
 
 
-def main(argv=None):
+def _add_selection(parser):
+    parser.add_argument("paths", nargs="*", default=[DEFAULT_CASES], help="YAML files or directories")
+    parser.add_argument("--id", action="append", default=[], dest="ids", help="only this case id (repeatable)")
+    parser.add_argument("--section", action="append", default=[], dest="sections",
+                        help="only this document section, e.g. 2.2 (repeatable)")
+    parser.add_argument("--tag", action="append", default=[], dest="tags", help="only cases with this tag")
+    parser.add_argument("-k", dest="keyword", help="pytest-style expression over ids, titles, sections and tags")
+
+
+def _selection(args):
+    return {"ids": args.ids, "sections": args.sections, "tags": args.tags, "keyword": args.keyword}
+
+
+def build_parser():
     parser = argparse.ArgumentParser(prog="python -m harness", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
+
     run_cmd = commands.add_parser("run", help="run cases on torch and the implementation, and report")
-    run_cmd.add_argument("paths", nargs="*", default=[DEFAULT_CASES], help="YAML files or directories")
-    run_cmd.add_argument("--impl", default="reference_impl", help="module under test (default reference_impl)")
+    _add_selection(run_cmd)
+    run_cmd.add_argument("--impl", default=DEFAULT_IMPL, help=f"module under test (default {DEFAULT_IMPL})")
+    run_cmd.add_argument("--device", action="append", choices=["cpu", "cuda"], dest="devices",
+                         help="only these devices")
+    run_cmd.add_argument("--pending", default=None,
+                         help=f"not-yet-agreeing list (default {PENDING_FILE} for {DEFAULT_IMPL}; '' for none)")
+    run_cmd.add_argument("--time-limit", type=float, help="seconds per case and backend (default 10)")
     run_cmd.add_argument("--json", default=DEFAULT_JSON, help=f"results file (default {DEFAULT_JSON})")
     run_cmd.add_argument("--html", default=DEFAULT_HTML, help=f"HTML report (default {DEFAULT_HTML})")
-    report_cmd = commands.add_parser("report", help="rebuild the HTML report from a results file")
-    report_cmd.add_argument("results_file")
-    report_cmd.add_argument("-o", "--output", default=DEFAULT_HTML)
-    args = parser.parse_args(argv)
+    run_cmd.add_argument("-v", "--verbose", action="store_true", help="also detail known and pending cases")
 
-    if args.command == "run":
+    check_cmd = commands.add_parser("check", help="validate case files and code without running anything")
+    _add_selection(check_cmd)
+
+    list_cmd = commands.add_parser("list", help="list the selected cases")
+    _add_selection(list_cmd)
+
+    new_cmd = commands.add_parser("new", help="append a case skeleton to a section's file")
+    new_cmd.add_argument("id")
+    new_cmd.add_argument("--section", required=True)
+    new_cmd.add_argument("--title", default="Describe what this case shows")
+    new_cmd.add_argument("--dir", default=DEFAULT_CASES)
+
+    import_cmd = commands.add_parser("import", help="draft cases from a notebook or an In [n]: transcript")
+    import_cmd.add_argument("file")
+    import_cmd.add_argument("--out-dir", help="write one <section>-imported.yaml per section here")
+    import_cmd.add_argument("--section", default="0", help="section for cells before any numbered heading")
+
+    report_cmd = commands.add_parser("report", help="rebuild the HTML report from results files")
+    report_cmd.add_argument("results_files", nargs="+")
+    report_cmd.add_argument("-o", "--output", default=DEFAULT_HTML)
+    return parser
+
+
+def main(argv=None):
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except (FileNotFoundError, KeywordError) as error:
+        parser.error(str(error))
+
+
+def _run(args):
+    run = run_suite(args.paths, args.impl, _selection(args), pending_for(args.impl, args.pending),
+                    args.devices, time_limit=args.time_limit)
+    print(format_run(run, color=sys.stdout.isatty(), verbose=args.verbose))
+    results.save(run, args.json)
+    results.write_atomically(args.html, html_report.render([run]))
+    print(f"\nwrote {args.json} and {args.html}")
+    return exit_code(run)
+
+
+def _check(args):
+    suite = load_suite(args.paths)
+    problems = [str(error) for error in suite.errors]
+    cases = select(suite.cases, **_selection(args))
+    for case in cases:
         try:
-            run = run_suite(args.paths, actual=args.impl)
-        except FileNotFoundError as error:
-            parser.error(str(error))
-        print(format_run(run))
-        results.save(run, args.json)
-        results.write_atomically(args.html, html_report.render(run))
-        print(f"\nwrote {args.json} and {Path(args.html)}")
-        return exit_code(run)
-    run = results.load(args.results_file)
-    results.write_atomically(args.output, html_report.render(run))
+            check(case)
+        except CaseCodeError as error:
+            problems.append(str(error))
+    for problem in problems:
+        print(problem)
+    print(f"{len(cases)} cases checked, {len(problems)} problems")
+    return 2 if problems else 0
+
+
+def _list(args):
+    suite = load_suite(args.paths)
+    for error in suite.errors:
+        print(error)
+    for case in select(suite.cases, **_selection(args)):
+        print(f"{case.id:<44} {case.section:<8} {case.cell or '-':<16} {case.file}:{case.line}  {case.title}")
+    return 2 if suite.errors else 0
+
+
+def _new(args):
+    path, line = scaffold(args.id, args.section, args.dir, args.title)
+    print(f"added case {args.id!r} at {path}:{line}")
+    return 0
+
+
+def _import(args):
+    drafts, count = import_file(args.file, args.section)
+    if not args.out_dir:
+        print("\n---\n".join(drafts.values()))
+    else:
+        for section, text in drafts.items():
+            path = Path(args.out_dir) / f"{section}-imported.yaml"
+            results.write_atomically(path, text)
+            print(f"wrote {path}")
+    print(f"# {count} cells drafted into {len(drafts)} section files", file=sys.stderr)
+    return 0
+
+
+def _report(args):
+    runs = [results.load(path) for path in args.results_files]
+    results.write_atomically(args.output, html_report.render(runs))
     print(f"wrote {args.output}")
     return 0
+
+
+COMMANDS = {"run": _run, "check": _check, "list": _list, "new": _new, "import": _import, "report": _report}
 
 
 if __name__ == "__main__":

@@ -1,22 +1,42 @@
-"""Terminal output: a line per case, the divergences of failing cases, and the totals."""
+"""Terminal output: a line per case, the details of what failed, and the totals."""
 
-from .runner import AGREE, DIVERGE, ERROR
+import sys
 
-MARKS = {AGREE: "ok  ", DIVERGE: "DIFF", ERROR: "ERR "}
+from .runner import AGREE, DIVERGE, ERROR, FAILING, KNOWN, LABELS, NOW_AGREEING, PENDING, SKIPPED, SPEC_ERROR, VERDICTS
+
+MARKS = {AGREE: "ok  ", DIVERGE: "DIFF", KNOWN: "known", PENDING: "todo", NOW_AGREEING: "NOW ",
+         SPEC_ERROR: "SPEC", ERROR: "ERR ", SKIPPED: "skip"}
+COLORS = {AGREE: "32", DIVERGE: "31", KNOWN: "36", PENDING: "33", NOW_AGREEING: "35", SPEC_ERROR: "31",
+          ERROR: "31;1", SKIPPED: "37"}
 
 
-def format_divergences(result, expected_label="torch", actual_label=None):
+def _paint(text, verdict, color):
+    return f"\033[{COLORS[verdict]}m{text}\033[0m" if color else text
+
+
+def format_divergences(result, expected_label="torch", actual_label="impl"):
     """A readable table of one case's divergences, first statement first."""
-    actual_label = actual_label or "impl"
     lines = []
     for d in result.divergences:
-        where = f"{result.case.file}:{d.line}"
-        lines.append(f"  [{d.kind}] {where}: {d.statement.splitlines()[0]}")
+        lines.append(f"  [{d.kind}] {result.case.file}:{d.line}: {d.statement.splitlines()[0]}")
         lines.append(f"      {d.detail}")
-        if d.kind not in ("sharing", "identity"):
-            lines.append(f"      {expected_label:>9}: {_short(d.expected)}")
-            lines.append(f"      {actual_label:>9}: {_short(d.actual)}")
+        if d.kind not in ("sharing", "identity", "expect"):
+            lines.append(f"      {expected_label:>14}: {_short(d.expected)}")
+            lines.append(f"      {actual_label:>14}: {_short(d.actual)}")
     return "\n".join(lines)
+
+
+def format_problems(result, expected_label="torch", actual_label="impl"):
+    """What a non-agreeing result needs the reader to see."""
+    if result.verdict in (ERROR, SKIPPED):
+        return "      " + (result.error or "").replace("\n", "\n      ")
+    if result.verdict == SPEC_ERROR:
+        return "\n".join(f"  [spec error] {claim}" for claim in result.spec_errors)
+    if result.verdict == NOW_AGREEING:
+        known = result.case.known_divergence
+        return ("      agrees now: remove its known_divergence" if known
+                else "      agrees now: remove it from the not-yet-agreeing list")
+    return format_divergences(result, expected_label, actual_label)
 
 
 def _short(value, limit=160):
@@ -24,20 +44,43 @@ def _short(value, limit=160):
     return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
-def format_run(run):
-    """The whole terminal report for a RunResults."""
+def format_run(run, color=False, verbose=False):
+    """The whole terminal report for a RunResults.
+
+    Failing results show their details; pending and known ones only with ``verbose``.
+    """
     expected, actual = run.backends["expected"], run.backends["actual"]
     lines = [f"{expected} (expected) vs {actual} (under test)", ""]
     for error in run.load_errors:
-        lines.append(f"{MARKS[ERROR]} {error}")
+        lines.append(f"{_paint(MARKS[ERROR], ERROR, color)} {error}")
     for result in run.results:
         case = result.case
-        lines.append(f"{MARKS[result.verdict]} {case.id:<40} {case.file}:{case.line}")
-        if result.verdict == DIVERGE:
-            lines.append(format_divergences(result, expected, actual))
-        elif result.verdict == ERROR:
-            lines.append("      " + result.error.replace("\n", "\n      "))
+        drift = "  (document drift)" if result.drifted else ""
+        lines.append(f"{_paint(MARKS[result.verdict], result.verdict, color):<5} {result.key:<44} "
+                     f"{case.file}:{case.line}{drift}")
+        if result.verdict in FAILING or result.verdict == ERROR or (verbose and result.verdict != AGREE):
+            lines.append(format_problems(result, expected, actual))
     counts = run.counts()
-    summary = ", ".join(f"{counts.get(v, 0)} {v}" for v in (AGREE, DIVERGE, ERROR))
-    lines += ["", f"{len(run.results)} cases: {summary}; {len(run.load_errors)} file errors"]
+    summary = ", ".join(f"{counts[v]} {LABELS[v]}" for v in VERDICTS if counts.get(v))
+    drifted = sum(1 for r in run.results if r.drifted)
+    lines += ["", f"{len(run.results)} results: {summary or 'nothing ran'}; {drifted} with document drift; "
+                  f"{len(run.load_errors)} file errors"]
     return "\n".join(lines)
+
+
+class Progress:
+    """A one-line progress bar on stderr, drawn only when stderr is a terminal."""
+
+    def __init__(self, total, enabled=None):
+        self.total = total
+        self.done = 0
+        self.enabled = sys.stderr.isatty() if enabled is None else enabled
+
+    def advance(self, label):
+        self.done += 1
+        if self.enabled and self.total:
+            filled = int(30 * self.done / self.total)
+            sys.stderr.write(f"\r[{'#' * filled}{' ' * (30 - filled)}] {self.done}/{self.total} {label[:40]:<40}")
+            if self.done == self.total:
+                sys.stderr.write("\r" + " " * 90 + "\r")
+            sys.stderr.flush()

@@ -58,7 +58,7 @@ def harness(*args):
 def test_cli_exit_codes_and_outputs(workspace):
     agreeing = harness("run", "spec_cases")
     assert agreeing.returncode == 0, agreeing.stdout + agreeing.stderr
-    assert "2 cases: 2 agree, 0 diverge, 0 error" in agreeing.stdout
+    assert "2 results: 2 agree; 0 with document drift; 0 file errors" in agreeing.stdout
     saved = json.loads((workspace / "reports" / "results.json").read_text())
     assert saved["counts"] == {"agree": 2}
     assert (workspace / "reports" / "index.html").read_text().startswith("<!doctype html>")
@@ -76,7 +76,7 @@ def test_cli_exit_codes_and_outputs(workspace):
     assert broken.returncode == 2
     assert "spec_cases/broken.yaml:4:5: unknown key 'titel' (did you mean 'title'?)" in broken.stdout
     assert "Traceback" not in broken.stdout + broken.stderr
-    assert "2 cases: 2 agree" in broken.stdout  # the good file still ran
+    assert "2 results: 2 agree" in broken.stdout  # the good file still ran
 
     missing = harness("run", "no/such/dir")
     assert missing.returncode == 2 and "no such file or directory: no/such/dir" in missing.stderr

@@ -82,10 +82,10 @@ def test_a_harness_crash_in_one_case_does_not_stop_the_others(tmp_path, monkeypa
 
     real_compare = runner_module.compare_traces
 
-    def compare_or_crash(expected, actual):
+    def compare_or_crash(expected, actual, *options):
         if "y" in expected.steps[0].variables:
             raise ZeroDivisionError("planted harness bug")
-        return real_compare(expected, actual)
+        return real_compare(expected, actual, *options)
 
     monkeypatch.setattr(runner_module, "compare_traces", compare_or_crash)
     run_results = run_suite([tmp_path])
@@ -100,7 +100,7 @@ def test_results_round_trip_through_json_and_rebuild_the_same_report(tmp_path):
     reloaded = results.load(path)
     assert reloaded.to_dict() == json.loads(path.read_text())
     assert reloaded.to_dict() == original.to_dict()
-    assert html_report.render(reloaded) == html_report.render(original)
+    assert html_report.render([reloaded]) == html_report.render([original])
 
 
 def test_html_escapes_everything_that_comes_from_cases(tmp_path):
@@ -108,7 +108,7 @@ def test_html_escapes_everything_that_comes_from_cases(tmp_path):
         "section: '<b>1</b>'\ncases:\n"
         "  - id: evil\n    title: \"<script>alert('title')</script>\"\n"
         "    code: |\n      raise ValueError('<script>alert(1)</script>')\n")
-    page = html_report.render(run_suite([tmp_path]))
+    page = html_report.render([run_suite([tmp_path])])
     assert "<script>" not in page and "<b>1</b>" not in page
     assert "&lt;script&gt;alert(&#x27;title&#x27;)&lt;/script&gt;" in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
