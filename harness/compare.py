@@ -92,6 +92,8 @@ class _Comparator:
     def step_differences(self, exp, act):
         if exp.error != act.error:
             yield _error_difference(exp.error, act.error)
+            if (exp.error is None) != (act.error is None):
+                return  # one side stopped mid-statement: its variables would only echo the error
         if self._output(exp.stdout) != self._output(act.stdout):
             yield "output", None, exp.stdout, act.stdout, "printed output differs"
         if exp.warnings != act.warnings:
