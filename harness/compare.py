@@ -28,7 +28,7 @@ TENSOR_FIELD_KINDS = {
     "grad_fn": "grad_fn",
 }
 
-_NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:e[-+]?\d+)?|\b(?:nan|inf)\b")
+_NUMBER = re.compile(r"(?<![\w.])[-+]?(?:(?:\d+\.?\d*|\.\d+)(?:e[-+]?\d+)?|(?:nan|inf)\b)")
 
 
 @dataclass
@@ -66,8 +66,10 @@ class Options:
 
 
 def mask_numbers(text):
-    """Printed output with every number replaced by '#' and runs of spaces squeezed."""
-    return re.sub(r" +", " ", _NUMBER.sub("#", text))
+    """Printed output with every number replaced by '#' and all whitespace dropped: padding
+    and line wrapping depend on the widths of the numbers. Brackets, commas, words and
+    suffixes such as ``dtype=`` remain."""
+    return re.sub(r"\s+", "", _NUMBER.sub("#", text))
 
 
 def compare_traces(expected, actual, options=Options()):

@@ -9,7 +9,7 @@ import re
 import numpy as np
 
 from .compare import TOLERANCES, mask_numbers
-from .observe import decode_values
+from .observe import decode_values, normalize_text
 
 
 def failed_claims(expect, trace, tolerance=None):
@@ -99,8 +99,9 @@ def _matches(observation, wanted, tolerance):
 
 
 def normalize_output(text, mode):
-    """Printed output as compared with the document: trailing spaces and blank lines dropped."""
-    lines = [line.rstrip() for line in text.strip("\n").split("\n")]
+    """Printed output as compared with the document: addresses masked, trailing spaces and
+    blank lines dropped."""
+    lines = [line.rstrip() for line in normalize_text(text).strip("\n").split("\n")]
     joined = "\n".join(lines)
     return mask_numbers(joined) if mode == "structure" else joined
 

@@ -4,6 +4,7 @@ The drafts carry each cell's code and its recorded output as ``doc_output``; a p
 then names them, trims them and adds claims.
 """
 
+import ast
 import json
 import re
 from dataclasses import dataclass
@@ -13,6 +14,7 @@ import yaml
 _CELL = re.compile(r"^In \[(?P<number>[^\]]*)\]:\s*$")
 _HEADING = re.compile(r"^#+\s*(?P<title>.*)$")
 _SECTION_NUMBER = re.compile(r"\d+(?:\.\d+)+")
+_OUTPUT_START = re.compile(r"^\s*(tensor\(|torch\.|\[|\(|<|-?\d|-?\.\d|True\b|False\b|None\b|nan\b|inf\b|'|\")")
 _RANDOM = re.compile(r"\b(rand|randn|randint|randperm|randn_like|rand_like|empty|normal_|uniform_)\b")
 
 
@@ -25,10 +27,12 @@ class Cell:
 
 
 def read_transcript(text):
-    """Cells of a transcript: ``In [n]:``, code up to a blank line, then the printed output.
+    """Cells of a transcript: ``In [n]:``, its code, then the printed output.
 
+    A blank line inside a cell is ambiguous; the block after it is more code when it parses
+    as Python and does not look like printed output (``tensor(``, numbers, ``[``, ``True``…).
     Output ends at a heading, the next cell, or a blank line not followed by an indented
-    line (3-D tensors print blank lines between their matrices).
+    line (3-D tensors print blank lines between their matrices). Prose is never output.
     """
     lines = text.splitlines()
     cells, section, index = [], "", 0
@@ -41,23 +45,50 @@ def read_transcript(text):
         index += 1
         if not cell:
             continue
-        code = []
-        while index < len(lines) and lines[index].strip() and not _CELL.match(lines[index]):
-            code.append(lines[index])
-            index += 1
-        while index < len(lines) and not lines[index].strip():
-            index += 1
+        code, index = _block(lines, index)
+        while True:
+            after_blank = _skip_blank(lines, index)
+            block, end = _block(lines, after_blank)
+            if not block or _OUTPUT_START.match(block[0]) or _CELL.match(block[0]) or not _parses(block):
+                break
+            code += [""] + block
+            index = end
         output = []
-        while index < len(lines) and not _CELL.match(lines[index]) and not _HEADING.match(lines[index]):
-            if not lines[index].strip():
-                following = lines[index + 1] if index + 1 < len(lines) else ""
-                if not following.startswith(" "):
-                    break
-            output.append(lines[index])
-            index += 1
-        if code and not all(line.strip() in ("import torch", "import numpy as np") for line in code):
+        index = _skip_blank(lines, index)
+        if index < len(lines) and _OUTPUT_START.match(lines[index]):
+            while index < len(lines) and not _CELL.match(lines[index]) and not _HEADING.match(lines[index]):
+                if not lines[index].strip():
+                    following = lines[index + 1] if index + 1 < len(lines) else ""
+                    if not following.startswith(" "):
+                        break
+                output.append(lines[index])
+                index += 1
+        if code and not all(line.strip() in ("", "import torch", "import numpy as np") for line in code):
             cells.append(Cell(section, f"In [{cell['number']}]", "\n".join(code) + "\n", "\n".join(output)))
     return cells
+
+
+def _block(lines, index):
+    """The non-blank lines from ``index`` up to a blank line or the next cell."""
+    block = []
+    while index < len(lines) and lines[index].strip() and not _CELL.match(lines[index]):
+        block.append(lines[index])
+        index += 1
+    return block, index
+
+
+def _skip_blank(lines, index):
+    while index < len(lines) and not lines[index].strip():
+        index += 1
+    return index
+
+
+def _parses(block):
+    try:
+        ast.parse("\n".join(block))
+    except SyntaxError:
+        return False
+    return True
 
 
 def read_notebook(text):
@@ -90,9 +121,9 @@ def draft_cases(cells, default_section="0"):
     by_section = {}
     for position, cell in enumerate(cells, start=1):
         section = cell.section or default_section
-        number = re.sub(r"\D", "", cell.label) or str(position)
+        number = re.sub(r"\D", "", cell.label)
         case = {
-            "id": f"s{section.replace('.', '-')}-in-{number}",
+            "id": f"s{section.replace('.', '-')}-" + (f"in-{number}" if number else f"cell-{position}"),
             "title": f"Document cell {cell.label}",
             "cell": cell.label,
             "code": cell.code,

@@ -77,7 +77,8 @@ class CaseResult:
 class Runner:
     """Runs cases on an expected backend (torch) and an actual one (the implementation).
 
-    ``pending`` holds the ids of cases known not to agree yet (the ratchet list).
+    ``pending`` holds the ids of cases known not to agree yet (the ratchet list). Expected
+    traces are kept, so running many implementations against one Runner runs torch once.
     """
 
     def __init__(self, expected="torch", actual="reference_impl", pending=(), time_limit=DEFAULT_TIME_LIMIT):
@@ -86,6 +87,7 @@ class Runner:
         self.pending = frozenset(pending)
         self.time_limit = time_limit
         self._backends = {}
+        self._expected_traces = {}
 
     def _backend(self, name):
         if name not in self._backends:
@@ -115,8 +117,11 @@ class Runner:
             missing = [b.name for b in backends.values() if not b.supports(device)]
             if missing:
                 return CaseResult(case, SKIPPED, device, error=f"{device} is not available to {', '.join(missing)}")
-            for role, backend in backends.items():
-                traces[role] = run_trace(case, backend, device, self.time_limit)
+            key = (case.id, case.code, case.seed, device)
+            if key not in self._expected_traces:
+                self._expected_traces[key] = run_trace(case, backends["expected"], device, self.time_limit)
+            traces["expected"] = self._expected_traces[key]
+            traces["actual"] = run_trace(case, backends["actual"], device, self.time_limit)
             return self._judge(case, device, traces)
         except (CaseCodeError, CaseTimeout, BackendUnavailable) as error:
             return CaseResult(case, ERROR, device, traces=traces, error=str(error))

@@ -56,6 +56,9 @@ def _problem(node):
         for name in names:
             if getattr(node, "level", 0) or name not in ALLOWED_IMPORTS:
                 return f"cases may import only torch and numpy, not {name!r}"
+        for alias in node.names if isinstance(node, ast.ImportFrom) else ():
+            if alias.name in FORBIDDEN_ATTRIBUTES or alias.name == "*" or _is_dunder(alias.name):
+                return f"importing {alias.name!r} from {node.module} is not allowed in cases"
     elif isinstance(node, ast.Name) and (node.id in FORBIDDEN_NAMES or _is_dunder(node.id)):
         return f"{node.id!r} is not available in cases"
     elif isinstance(node, ast.Attribute) and _is_dunder(node.attr):
