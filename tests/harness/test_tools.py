@@ -102,7 +102,8 @@ def test_notebook_cells_and_outputs():
          "outputs": [{"output_type": "stream", "text": ["1\n"]}]},
     ]}
     cells = read_notebook(json.dumps(notebook))
-    assert [(c.section, c.label, c.output) for c in cells] == [("3.4", "In [5]", "tensor([1.])"), ("3.4", "In [6]", "1")]
+    assert [(c.section, c.label, c.output) for c in cells] == [
+        ("3.4", "In [5]", "tensor([1.])"), ("3.4", "In [6]", "1")]
 
 
 def test_scaffold_appends_a_valid_case(tmp_path):

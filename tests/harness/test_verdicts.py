@@ -24,7 +24,8 @@ def test_claims_that_fail_on_torch_are_spec_errors(make_case):
     result = Runner().run_case(make_case(VIEW_CODE, expect={"not_shares_memory": [["x", "y"]],
                                                             "dtypes": {"y": "torch.float64"}}))
     assert result.verdict == SPEC_ERROR
-    assert result.spec_errors == ["not_shares_memory: x, y does not hold", "dtypes: y is torch.float32, not torch.float64"]
+    assert result.spec_errors == [
+        "not_shares_memory: x, y does not hold", "dtypes: y is torch.float32, not torch.float64"]
 
 
 def test_claims_that_hold_on_torch_but_fail_on_the_impl_are_divergences(make_case):
