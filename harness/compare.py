@@ -28,6 +28,8 @@ TENSOR_FIELD_KINDS = {
     "grad_fn": "grad_fn",
 }
 
+EVENT_KINDS = ("output", "warning")
+
 _NUMBER = re.compile(r"(?<![\w.])[-+]?(?:(?:\d+\.?\d*|\.\d+)(?:e[-+]?\d+)?|(?:nan|inf)\b)")
 
 
@@ -79,7 +81,9 @@ def compare_traces(expected, actual, options=Options()):
     comparator = _Comparator(options)
     for exp_step, act_step in zip(expected.steps, actual.steps):
         for kind, variable, exp, act, detail in comparator.step_differences(exp_step, act_step):
-            key = (kind, variable, detail.split(" ", 1)[0])
+            # State (a variable's field) is reported where it first differs; events (what a
+            # statement printed or warned) at every statement. A detail starts with the field.
+            key = (kind, variable, detail.split(" ", 1)[0], exp_step.index if kind in EVENT_KINDS else None)
             if key in seen:
                 continue
             seen.add(key)

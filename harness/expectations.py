@@ -72,6 +72,8 @@ def _field(variables, name, field):
 def _shown(observation):
     if observation is None:
         return "undefined (or None)"
+    if observation["type"] in ("list", "tuple"):
+        return "[" + ", ".join(_shown(item) for item in observation["items"]) + "]"
     return repr(observation.get("values", observation.get("value", observation)))
 
 
@@ -93,6 +95,9 @@ def _matches(observation, wanted, tolerance):
         rtol, atol = TOLERANCES[dtype_name]
         rtol, atol = (tolerance or {}).get("rtol", rtol), (tolerance or {}).get("atol", atol)
         return bool(np.allclose(got, expected, rtol=rtol, atol=atol, equal_nan=True))
+    if observation["type"] in ("list", "tuple"):
+        return (isinstance(wanted, list) and len(wanted) == len(observation["items"])
+                and all(_matches(item, w, tolerance) for item, w in zip(observation["items"], wanted)))
     if observation["type"] == "float" and isinstance(wanted, (int, float)):
         return bool(np.isclose(observation["value"], wanted, rtol=1e-7, atol=1e-7))
     return observation.get("value") == wanted

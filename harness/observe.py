@@ -23,15 +23,29 @@ def normalize_text(text):
 
 
 def encode_values(array):
-    """Nested lists of the values; floats that JSON can't hold become 'nan', 'inf', '-inf'."""
+    """Nested lists of a numpy array's values, ready for JSON: floats that JSON can't hold
+    become 'nan', 'inf', '-inf'; anything but bools, ints and floats becomes its repr."""
     if array.dtype.kind == "f":
         return _encode_floats(array.astype(np.float64).tolist())
-    return array.tolist()
+    if array.dtype.kind in "biu":
+        return array.tolist()
+    return np.vectorize(repr, otypes=[object])(array).tolist() if array.size else array.tolist()
+
+
+def encode_tensor_values(tensor):
+    """A tensor's values via ``tolist()``, encoded like encode_values.
+
+    Not via ``numpy()``: exporting torch storage to numpy marks it non-resizable for good,
+    which would change what later ``out=`` and ``resize_`` calls in the case do.
+    """
+    values = tensor.tolist()
+    return _encode_floats(values) if tensor.dtype.is_floating_point else values
 
 
 def _encode_floats(value):
     if isinstance(value, list):
         return [_encode_floats(item) for item in value]
+    value = float(value)
     if math.isnan(value):
         return "nan"
     if math.isinf(value):
@@ -147,7 +161,6 @@ class Observer:
         readable = tensor.detach() if requires_grad is True else tensor
         if str(getattr(readable, "device", "cpu")) != "cpu":
             readable = readable.cpu()
-        array = np.asarray(readable.numpy())
         shape = list(tensor.shape)
         strides = list(tensor.stride())
         itemsize = tensor.element_size()
@@ -157,7 +170,7 @@ class Observer:
             "shape": shape,
             "dtype": repr(tensor.dtype),
             "device": _attempt(lambda: str(tensor.device)),
-            "values": encode_values(array),
+            "values": encode_tensor_values(readable),
             "stride": strides,
             "storage_offset": tensor.storage_offset(),
             "is_contiguous": _attempt(lambda: bool(tensor.is_contiguous())),

@@ -2,6 +2,7 @@
 
 import datetime
 import json
+import math
 import os
 import platform
 import subprocess
@@ -90,7 +91,20 @@ def write_atomically(path, text):
 
 
 def save(run, path):
-    write_atomically(path, json.dumps(run.to_dict(), indent=1, allow_nan=False))
+    write_atomically(path, json.dumps(_json_safe(run.to_dict()), indent=1, allow_nan=False))
+
+
+def _json_safe(value):
+    """Plain JSON: non-finite floats as strings, tuples as lists, anything else as its repr."""
+    if isinstance(value, dict):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    return repr(value)
 
 
 def load(path):

@@ -94,13 +94,23 @@ def run_trace(case, backend, device="cpu", time_limit=DEFAULT_TIME_LIMIT):
 
 @contextlib.contextmanager
 def backend_state_restored(backend):
-    """Undo global settings a case may change (default dtype, print options) once it ends."""
+    """Undo global settings a case may change (default dtype, print options) once it ends.
+
+    torch's warn-once warnings are made to warn every time meanwhile, so that each case
+    sees what a fresh interpreter would, whatever ran before it in this process.
+    """
     module = backend.module
     get_dtype = getattr(module, "get_default_dtype", None)
     default_dtype = get_dtype() if get_dtype else None
+    warn_always = getattr(getattr(module, "_C", None), "_set_warnAlways", None)
+    if warn_always:
+        previous_warn_always = module._C._get_warnAlways()
+        warn_always(True)
     try:
         yield
     finally:
+        if warn_always:
+            warn_always(previous_warn_always)
         if default_dtype is not None:
             module.set_default_dtype(default_dtype)
         if hasattr(module, "set_printoptions"):

@@ -101,6 +101,14 @@ def test_pytest_plugin_items_failures_and_file_errors(pytester, monkeypatch):
     assert "1 error" in broken_output
 
 
+def test_pytest_plugin_under_xdist(pytester, monkeypatch):
+    populate(pytester.path, monkeypatch)
+    result = pytester.runpytest_subprocess("-p", "harness.pytest_plugin", "--impl", "mutant_impl", "-n", "2",
+                                           "spec_cases", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1, failed=1)
+    assert "[sharing] spec_cases/cases.yaml:11: y = x.view(6)" in result.stdout.str()
+
+
 def test_readme_quick_start_names_the_commands_ci_runs():
     readme = (REPO / "README.md").read_text()
     ci = (REPO / ".ci" / "run").read_text()

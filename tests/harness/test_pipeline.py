@@ -58,6 +58,29 @@ def test_identical_errors_agree_and_stop_the_case(make_case):
     assert len(result.traces["actual"].steps) == 2
 
 
+def test_observing_does_not_change_torch_behaviour(make_case):
+    # Exporting torch storage to numpy would pin it, and this resize would then fail.
+    result = Runner(actual="torch").run_case(make_case(
+        "x = torch.ones(2)\nresult = torch.empty(0)\ntorch.add(x, 1, out=result)\nresult.resize_(5)\n"))
+    assert [step.error for step in result.traces["expected"].steps] == [None] * 4
+
+
+def test_odd_values_are_observed_and_saved(make_case, tmp_path):
+    case = make_case("objects = np.array([torch.ones(1), 2], dtype=object)\nz = np.array([1 + 2j])\n"
+                     "print('a')\nprint('b')\n")
+    result = Runner(actual="torch").run_case(case)
+    assert result.traces["expected"].steps[0].variables["objects"]["values"] == ["tensor([1.])", "2"]
+    run = results.RunResults({"expected": "torch", "actual": "torch"}, {}, [result], [], "now")
+    results.save(run, tmp_path / "r.json")
+    assert results.load(tmp_path / "r.json").results[0].verdict == AGREE
+
+
+def test_output_differences_are_reported_at_every_statement(make_case):
+    with mutants.applied("repr-without-dtype"):
+        result = run(make_case("x = torch.ones(1, dtype=torch.int32)\nx\ny = x + 1\ny\n"))
+    assert [(d.kind, d.line) for d in result.divergences] == [("output", 8), ("output", 10)]
+
+
 def test_ids_are_compared_as_tokens_not_addresses(make_case):
     result = run(make_case("x = torch.ones(1)\nbefore = id(x)\nx = x + 1\nprint(id(x) == before)\n"))
     assert result.verdict == AGREE

@@ -38,6 +38,14 @@ def test_claims_that_hold_on_torch_but_fail_on_the_impl_are_divergences(make_cas
         ("expect", "shares_memory: x, y does not hold")]
 
 
+def test_value_claims_on_lists_scalars_and_sizes(make_case):
+    code = "dims = [0, (1, 2.5)]\nn = 3\nshape = torch.ones(2, 3).shape\n"
+    holds = make_case(code, expect={"values": {"dims": [0, [1, 2.5]], "n": 3, "shape": [2, 3]}})
+    assert Runner().run_case(holds).verdict == AGREE
+    fails = Runner().run_case(make_case(code, expect={"values": {"dims": [0, [1, 2.0]]}}))
+    assert fails.spec_errors == ["values: dims is [0, [1, 2.5]], not [0, [1, 2.0]]"]
+
+
 def test_raises_claims_check_type_and_message(make_case):
     code = "x = torch.zeros(3)\nx.view(4)\n"
     assert Runner().run_case(make_case(code, expect={"raises": "RuntimeError"})).verdict == AGREE
