@@ -15,6 +15,7 @@ import numpy as np
 from .runner import CaseResult
 
 SCHEMA_VERSION = 1
+SCHEMA_PATH = Path(__file__).with_name("results.schema.json")  # documents the format written here
 
 
 @dataclass

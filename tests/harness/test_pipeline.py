@@ -135,3 +135,15 @@ def test_html_escapes_everything_that_comes_from_cases(tmp_path):
     assert "<script>" not in page and "<b>1</b>" not in page
     assert "&lt;script&gt;alert(&#x27;title&#x27;)&lt;/script&gt;" in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+
+
+def test_results_files_validate_against_the_published_schema(tmp_path):
+    import jsonschema
+
+    from harness.results import SCHEMA_PATH
+
+    run = run_suite(["spec_cases/2.2.4-memory-cost.yaml", "spec_cases/2.3.2-tensors-and-gradients.yaml"])
+    results.save(run, tmp_path / "r.json")
+    schema = json.loads(SCHEMA_PATH.read_text())
+    jsonschema.Draft202012Validator.check_schema(schema)
+    jsonschema.validate(json.loads((tmp_path / "r.json").read_text()), schema)
