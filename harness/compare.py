@@ -2,6 +2,7 @@
 
 import re
 from dataclasses import asdict, dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -54,6 +55,17 @@ class Divergence:
         return cls(**data)
 
 
+class _Difference(NamedTuple):
+    """One difference found in one step, before it is placed at a statement."""
+
+    kind: str
+    variable: str | None
+    expected: object
+    actual: object
+    detail: str
+    field: str | None = None  # tells apart differences of one kind in one variable (stride vs offset)
+
+
 @dataclass(frozen=True)
 class Options:
     """How strictly a case is compared."""
@@ -80,14 +92,15 @@ def compare_traces(expected, actual, options=Options()):
     seen = set()
     comparator = _Comparator(options)
     for exp_step, act_step in zip(expected.steps, actual.steps):
-        for kind, variable, exp, act, detail in comparator.step_differences(exp_step, act_step):
+        for d in comparator.step_differences(exp_step, act_step):
             # State (a variable's field) is reported where it first differs; events (what a
-            # statement printed or warned) at every statement. A detail starts with the field.
-            key = (kind, variable, detail.split(" ", 1)[0], exp_step.index if kind in EVENT_KINDS else None)
+            # statement printed or warned) at every statement.
+            key = (d.kind, d.variable, d.field, exp_step.index if d.kind in EVENT_KINDS else None)
             if key in seen:
                 continue
             seen.add(key)
-            found.append(Divergence(kind, exp_step.index, exp_step.line, exp_step.source, variable, exp, act, detail))
+            found.append(Divergence(d.kind, exp_step.index, exp_step.line, exp_step.source, d.variable,
+                                    d.expected, d.actual, d.detail))
     return found
 
 
@@ -97,17 +110,17 @@ class _Comparator:
 
     def step_differences(self, exp, act):
         if exp.error != act.error:
-            yield _error_difference(exp.error, act.error)
+            yield _Difference(*_error_difference(exp.error, act.error))
             if (exp.error is None) != (act.error is None):
                 return  # one side stopped mid-statement: its variables would only echo the error
         if self._output(exp.stdout) != self._output(act.stdout):
-            yield "output", None, exp.stdout, act.stdout, "printed output differs"
+            yield _Difference("output", None, exp.stdout, act.stdout, "printed output differs")
         if exp.warnings != act.warnings:
-            yield "warning", None, exp.warnings, act.warnings, "warnings differ"
+            yield _Difference("warning", None, exp.warnings, act.warnings, "warnings differ")
         for name in sorted(set(exp.variables) | set(act.variables)):
             if name not in act.variables or name not in exp.variables:
-                yield ("variable", name, exp.variables.get(name), act.variables.get(name),
-                       f"{name} exists on only one backend")
+                yield _Difference("variable", name, exp.variables.get(name), act.variables.get(name),
+                                  f"{name} exists on only one backend")
                 continue
             yield from self.observations(name, exp.variables[name], act.variables[name])
         yield from _relation_differences("sharing", "share memory", exp.sharing, act.sharing)
@@ -117,34 +130,36 @@ class _Comparator:
         return mask_numbers(text) if self.options.output_mode == "structure" else text
 
     def observations(self, name, exp, act):
-        """Yield (kind, variable, expected, actual, detail) for each way two observations differ."""
+        """Yield a _Difference for each way two observations differ."""
         if exp is None or act is None or exp["type"] != act["type"]:
             if exp != act:
-                yield "type", name, exp, act, f"{name} is {_describe(act)}, torch gives {_describe(exp)}"
+                yield _Difference("type", name, exp, act, f"{name} is {_describe(act)}, torch gives {_describe(exp)}")
             return
         kind = exp["type"]
         if kind in ("tensor", "ndarray"):
             yield from self._arrays(name, exp, act)
         elif kind in ("list", "tuple"):
             if len(exp["items"]) != len(act["items"]) or exp.get("class") != act.get("class"):
-                yield "shape", name, exp, act, f"{name} has {len(act['items'])} items, torch {len(exp['items'])}"
+                yield _Difference("shape", name, exp, act,
+                                  f"{name} has {len(act['items'])} items, torch {len(exp['items'])}")
                 return
             for index, (e, a) in enumerate(zip(exp["items"], act["items"])):
                 yield from self.observations(f"{name}[{index}]", e, a)
         elif kind == "float" and name not in self.options.unspecified:
             if not self._close(np.array([exp["value"]], dtype=float), np.array([act["value"]], dtype=float),
                                "float64"):
-                yield "value", name, exp, act, f"{name} = {act['value']!r}, torch gives {exp['value']!r}"
+                yield _Difference("value", name, exp, act, f"{name} = {act['value']!r}, torch gives {exp['value']!r}")
         elif exp != act and not (kind in ("int", "float") and name in self.options.unspecified):
-            yield "value", name, exp, act, f"{name} differs"
+            yield _Difference("value", name, exp, act, f"{name} differs")
 
     def _arrays(self, name, exp, act):
         for field, kind in TENSOR_FIELD_KINDS.items():
             if field in exp and exp[field] != act.get(field):
-                yield (kind, name, exp[field], act.get(field),
-                       f"{name}.{field} is {_short(act.get(field))}, torch {_short(exp[field])}")
+                yield _Difference(kind, name, exp[field], act.get(field),
+                                  f"{name}.{field} is {_short(act.get(field))}, torch {_short(exp[field])}", field)
         if exp["shape"] != act["shape"]:
-            yield "shape", name, exp["shape"], act["shape"], f"{name}.shape is {act['shape']}, torch {exp['shape']}"
+            yield _Difference("shape", name, exp["shape"], act["shape"],
+                              f"{name}.shape is {act['shape']}, torch {exp['shape']}")
             return
         if name not in self.options.unspecified:
             dtype_name = exp["dtype"].removeprefix("torch.")
@@ -152,17 +167,19 @@ class _Comparator:
             exp_values = decode_values(exp["values"], kind_letter)
             act_values = decode_values(act["values"], kind_letter)
             if not self._close(exp_values, act_values, dtype_name):
-                yield "value", name, exp["values"], act["values"], _value_detail(name, exp_values, act_values)
+                yield _Difference("value", name, exp["values"], act["values"],
+                                  _value_detail(name, exp_values, act_values))
         if "grad" in exp or "grad" in act:
             yield from self._grads(name, exp.get("grad"), act.get("grad"))
 
     def _grads(self, name, exp, act):
         if exp is None or act is None or exp.get("type") != "tensor" or act.get("type") != "tensor":
             if exp != act:
-                yield "grad", name, exp, act, f"{name}.grad is {_describe(act)}, torch gives {_describe(exp)}"
+                yield _Difference("grad", name, exp, act,
+                                  f"{name}.grad is {_describe(act)}, torch gives {_describe(exp)}")
             return
-        for _, _, e, a, detail in self._arrays(f"{name}.grad", exp, act):
-            yield "grad", name, e, a, detail
+        for difference in self._arrays(f"{name}.grad", exp, act):
+            yield difference._replace(kind="grad", variable=name, field=f"grad.{difference.field or difference.kind}")
 
     def _close(self, exp, act, dtype_name):
         """assert_close's rule: |a - e| <= atol + rtol * |e|, NaN equal to NaN, exact for ints."""
@@ -207,7 +224,7 @@ def _relation_differences(kind, verb, exp_pairs, act_pairs):
         in_torch = pair in exp_set
         detail = (f"{pair[0]} and {pair[1]} {verb} in torch but not here" if in_torch
                   else f"{pair[0]} and {pair[1]} {verb} here but not in torch")
-        yield kind, f"{pair[0]} & {pair[1]}", in_torch, not in_torch, detail
+        yield _Difference(kind, f"{pair[0]} & {pair[1]}", in_torch, not in_torch, detail)
 
 
 def _value_detail(name, exp, act):

@@ -23,9 +23,12 @@ def pytest_addoption(parser):
                     help="not-yet-agreeing list (default spec_cases/not_yet_agreeing.txt for reference_impl)")
 
 
+RUNNER = pytest.StashKey[Runner]()
+
+
 def pytest_configure(config):
     impl = config.getoption("--impl")
-    config._harness_runner = Runner(actual=impl, pending=pending_for(impl, config.getoption("--pending")))
+    config.stash[RUNNER] = Runner(actual=impl, pending=pending_for(impl, config.getoption("--pending")))
 
 
 def pytest_collect_file(file_path, parent):
@@ -75,7 +78,7 @@ class CaseItem(pytest.Item):
         self.device = device
 
     def runtest(self):
-        result = self.config._harness_runner.run_case(self.case, self.device)
+        result = self.config.stash[RUNNER].run_case(self.case, self.device)
         if result.verdict == SKIPPED:
             pytest.skip(result.error)
         if result.verdict == PENDING:

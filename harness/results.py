@@ -85,6 +85,9 @@ def write_atomically(path, text):
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as stream:
             stream.write(text)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(temporary, 0o666 & ~umask)  # mkstemp makes files private; reports are not
         os.replace(temporary, path)
     except BaseException:
         os.unlink(temporary)
