@@ -8,6 +8,8 @@ from . import _dtype, _errors, _layout
 from ._storage import Storage
 from ._tensor import Tensor
 
+__all__ = ["arange", "empty", "from_numpy", "ones", "tensor", "zeros"]
+
 
 def _filled(shape, dtype, fill, op_name):
     if any(size < 0 for size in shape):

@@ -161,3 +161,86 @@ def unknown_device_type(name):
         "Expected one of cpu, cuda, ipu, xpu, mkldnn, opengl, opencl, ideep, hip, ve, fpga, maia, xla,"
         f" lazy, vulkan, mps, meta, hpu, mtia, privateuseone device type at start of device string: {name}"
     )
+
+
+def dim_out_of_range(dim, bound):
+    return IndexError(
+        f"Dimension out of range (expected to be in range of [{-bound}, {bound - 1}], but got {dim})"
+    )
+
+
+def repeated_dim(dim):
+    return RuntimeError(f"dim {dim} appears multiple times in the list of dims")
+
+
+def partial_overlap():
+    return RuntimeError(
+        "unsupported operation: some elements of the input tensor and the written-to tensor refer to a"
+        " single memory location. Please clone() the tensor before performing the operation."
+    )
+
+
+def internal_overlap():
+    return RuntimeError(
+        "unsupported operation: more than one element of the written-to tensor refers to a single"
+        " memory location. Please clone() the tensor before performing the operation."
+    )
+
+
+# -- elementwise ------------------------------------------------------------------------------
+
+
+def device_mismatch(first, second):
+    return RuntimeError(
+        "Expected all tensors to be on the same device, but found at least two devices,"
+        f" {first} and {second}!"
+    )
+
+
+def integer_division_by_zero():
+    return RuntimeError("ZeroDivisionError")
+
+
+def bad_rounding_mode(mode):
+    return RuntimeError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found '{mode}'")
+
+
+def negative_integer_power():
+    return RuntimeError("Integers to negative integer powers are not allowed.")
+
+
+def not_implemented_for(kernel, dtype):
+    return NotImplementedError(f'"{kernel}" not implemented for \'{dtype.scalar_name}\'')
+
+
+def bool_negation():
+    return RuntimeError(
+        "Negation, the `-` operator, on a bool tensor is not supported. If you are trying to invert a"
+        " mask, use the `~` or `logical_not()` operator instead."
+    )
+
+
+def bool_relu():
+    return RuntimeError("Boolean inputs not supported for relu")
+
+
+def invert_not_integral():
+    return TypeError("~ (operator.invert) is only implemented on integer and Boolean-type tensors")
+
+
+def where_condition_not_bool(dtype):
+    return RuntimeError(
+        f"where expected condition to be a boolean tensor, but got a tensor with dtype {dtype.scalar_name}"
+    )
+
+
+def clamp_without_bounds():
+    return RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
+
+
+def dtype_did_not_match(a, b):
+    return RuntimeError(f"{a.scalar_name} did not match {b.scalar_name}")
+
+
+def fill_with_nonscalar(ndim):
+    return RuntimeError(f"fill_ only supports 0-dimension value tensor but got tensor with {ndim} dimensions.")

@@ -16,6 +16,21 @@ def _expand_ellipsis(indices, ndim):
     return list(indices[:at]) + [slice(None)] * (ndim - consumed) + list(indices[at + 1:])
 
 
+def getitem(tensor, key):
+    """``tensor[key]``: basic indices give a view."""
+    return tensor._view_as(*basic_index(tensor.shape, tensor.stride(), tensor.storage_offset(), key))
+
+
+def setitem(tensor, key, value):
+    """``tensor[key] = value``: writes ``value`` (a scalar, or a tensor broadcast) into the
+    indexed view."""
+    target = tensor[key]
+    if hasattr(value, "_storage"):
+        target.copy_(value)
+    else:
+        target.fill_(value)
+
+
 def basic_index(shape, strides, offset, key):
     """Layout of ``tensor[key]`` for a basic index; raises torch's IndexError/ValueError."""
     indices = key if isinstance(key, tuple) else (key,)

@@ -138,3 +138,42 @@ def is_non_overlapping_and_dense(shape, strides):
             return False
         expected *= size
     return True
+
+
+def has_internal_overlap(shape, strides):
+    """True when two elements of one layout share memory (a stride-0 dim of size > 1), as
+    torch decides it: a layout that is not dense but has no such dim counts as fine."""
+    if is_non_overlapping_and_dense(shape, strides):
+        return False
+    return any(size > 1 and stride == 0 for size, stride in zip(shape, strides))
+
+
+def wrap_dim(dim, ndim):
+    """A dim index in [0, ndim), accepting negatives; a 0-dim tensor accepts -1 and 0."""
+    bound = max(ndim, 1)
+    if not -bound <= dim < bound:
+        raise _errors.dim_out_of_range(dim, bound)
+    return dim % bound
+
+
+def wrap_dims(dims, ndim):
+    """wrap_dim for an int or a sequence of dims; duplicates are refused as torch does."""
+    if isinstance(dims, int):
+        dims = (dims,)
+    wrapped = tuple(wrap_dim(d, ndim) for d in dims)
+    for index, dim in enumerate(wrapped):
+        if dim in wrapped[:index]:
+            raise _errors.repeated_dim(dim)
+    return wrapped
+
+
+def check_expandable(src_shape, target_shape):
+    """Refuse, with torch's message, a ``src_shape`` that cannot broadcast to ``target_shape``
+    without changing it (dims align on the right; each src dim must equal its target or be 1)."""
+    if len(src_shape) > len(target_shape):
+        raise _errors.inplace_shape_mismatch(target_shape, broadcast_shapes(target_shape, src_shape))
+    lead = len(target_shape) - len(src_shape)
+    for dim, size in enumerate(src_shape):
+        target = target_shape[lead + dim]
+        if size != target and size != 1:
+            raise _errors.expand_mismatch(target, size, lead + dim, target_shape, src_shape)

@@ -1,0 +1,492 @@
+"""Elementwise operations: arithmetic, math functions, comparisons, logic, where, clamp and
+filling. Every binary op broadcasts and promotes as torch does, and takes ``out=``.
+
+Each op is a small spec, kept beside its numpy kernel: how its result dtype follows from
+the promoted one, which inputs torch refuses, and what computes the values.
+"""
+
+import numpy as np
+
+from . import _dtype, _errors, _layout
+from ._ops import as_array, check_writable, operand_dtype, quiet, shape_of, store, store_inplace, tensor_method
+from ._tensor import Tensor
+
+__all__ = [
+    "abs", "absolute", "add", "allclose", "bitwise_and", "bitwise_not", "bitwise_or", "bitwise_xor", "ceil",
+    "clamp", "clamp_max", "clamp_min", "clip", "cos", "div", "divide", "eq", "equal", "exp", "floor",
+    "floor_divide", "fmod", "ge", "greater", "greater_equal", "gt", "isclose", "isfinite", "isinf", "isnan",
+    "le", "less", "less_equal", "log", "log10", "log1p", "log2", "logical_and", "logical_not", "logical_or",
+    "logical_xor", "lt", "maximum", "minimum", "mul", "multiply", "ne", "neg", "negative", "not_equal", "pow",
+    "reciprocal", "relu", "remainder", "round", "rsqrt", "sigmoid", "sign", "sin", "sqrt", "square", "sub",
+    "subtract", "tan", "tanh", "true_divide", "trunc", "where", "exp2", "expm1", "sinh", "cosh",
+]
+
+
+def _check_same_device(*values):
+    devices = {str(v.device) for v in values if isinstance(v, Tensor)}
+    if len(devices) > 1:
+        first, second = sorted(devices, reverse=True)[:2]
+        raise _errors.device_mismatch(first, second)
+
+
+# -- binary ops -----------------------------------------------------------------------------
+
+def _binary(a, b, kernel, *, out=None, result=None, compute=None, inplace=False):
+    """Run a binary kernel with torch's promotion.
+
+    ``compute(promoted)`` gives the dtype to compute in (default: the promoted one) and
+    ``result(promoted)`` the dtype of the result (default: the compute dtype).
+    """
+    _check_same_device(a, b)
+    _layout.broadcast_shapes(shape_of(a), shape_of(b))
+    promoted = _dtype.result_type(a, b)
+    compute_dtype = compute(promoted) if compute else promoted
+    result_dtype = result(promoted) if result else compute_dtype
+    with quiet():
+        values = kernel(as_array(a, compute_dtype), as_array(b, compute_dtype))
+    if inplace:
+        return store_inplace(a, values, result_dtype, inputs=(b,))
+    return store(values, result_dtype, out, inputs=(a, b))
+
+
+def _to_float(promoted):
+    """Division and float math turn integers and bools into the default float dtype."""
+    return promoted if promoted.is_floating_point else _dtype.get_default_dtype()
+
+
+def _boolean(_):
+    return _dtype.bool
+
+
+def _check_subtractable(a, b):
+    bools = [operand_dtype(x) is _dtype.bool for x in (a, b)]
+    if all(bools):
+        raise _errors.bool_subtraction(both=True)
+    if any(bools):
+        raise _errors.bool_subtraction(both=False)
+
+
+def _check_integer_divisor(a, b):
+    """torch raises for integer division or remainder by zero instead of producing garbage."""
+    if not _dtype.result_type(a, b).is_floating_point and np.any(as_array(b, _dtype.int64) == 0):
+        raise _errors.integer_division_by_zero()
+
+
+@tensor_method()
+def add(input, other, *, alpha=1, out=None):
+    """``input + alpha * other``."""
+    return _binary(input, other, lambda x, y: np.add(x, y * y.dtype.type(alpha) if alpha != 1 else y), out=out)
+
+
+@tensor_method()
+def sub(input, other, *, alpha=1, out=None):
+    """``input - alpha * other``; torch refuses it for bool operands."""
+    _check_subtractable(input, other)
+    return _binary(input, other, lambda x, y: np.subtract(x, y * y.dtype.type(alpha) if alpha != 1 else y),
+                   out=out)
+
+
+@tensor_method()
+def mul(input, other, *, out=None):
+    return _binary(input, other, np.multiply, out=out)
+
+
+@tensor_method()
+def div(input, other, *, rounding_mode=None, out=None):
+    """True division, or rounded toward zero (``trunc``) or down (``floor``)."""
+    if rounding_mode is None:
+        return _binary(input, other, np.true_divide, out=out, compute=_to_float)
+    if rounding_mode == "trunc":
+        _check_integer_divisor(input, other)
+        return _binary(input, other, _trunc_divide, out=out)
+    if rounding_mode == "floor":
+        _check_integer_divisor(input, other)
+        return _binary(input, other, np.floor_divide, out=out)
+    raise _errors.bad_rounding_mode(rounding_mode)
+
+
+def _trunc_divide(x, y):
+    if x.dtype.kind == "f":
+        return np.trunc(x / y)
+    quotient = np.floor_divide(x, y)
+    # floor and trunc differ when the signs differ and the division is inexact
+    return quotient + ((np.remainder(x, y) != 0) & ((x < 0) != (y < 0)))
+
+
+@tensor_method()
+def floor_divide(input, other, *, out=None):
+    _check_integer_divisor(input, other)
+    return _binary(input, other, np.floor_divide, out=out)
+
+
+@tensor_method()
+def remainder(input, other, *, out=None):
+    """Python's ``%``: the result takes the divisor's sign."""
+    _check_integer_divisor(input, other)
+    return _binary(input, other, np.remainder, out=out)
+
+
+@tensor_method()
+def fmod(input, other, *, out=None):
+    """C's fmod: the result takes the dividend's sign."""
+    _check_integer_divisor(input, other)
+    return _binary(input, other, np.fmod, out=out)
+
+
+@tensor_method()
+def pow(input, exponent, *, out=None):
+    """``input ** exponent``; integers to negative integer scalar powers are refused."""
+    if not isinstance(exponent, Tensor) and isinstance(exponent, int) and exponent < 0 \
+            and not _dtype.result_type(input, exponent).is_floating_point:
+        raise _errors.negative_integer_power()
+    return _binary(input, exponent, _power, out=out)
+
+
+def _power(base, exponent):
+    if base.dtype.kind not in "iu" or not np.any(exponent < 0):
+        return np.power(base, exponent)
+    # torch's integer pow with a negative exponent: 1 stays 1, -1 alternates, the rest is 0
+    safe = np.where(exponent < 0, 0, exponent)
+    powered = np.power(base, safe)
+    negative_result = np.where(base == 1, 1, np.where(base == -1, np.where(exponent % 2 == 0, 1, -1), 0))
+    return np.where(exponent < 0, negative_result, powered).astype(base.dtype)
+
+
+@tensor_method()
+def maximum(input, other, *, out=None):
+    return _binary(input, other, np.maximum, out=out)
+
+
+@tensor_method()
+def minimum(input, other, *, out=None):
+    return _binary(input, other, np.minimum, out=out)
+
+
+def _comparison(kernel):
+    def compare(input, other, *, out=None):
+        return _binary(input, other, kernel, out=out, result=_boolean)
+
+    return compare
+
+
+eq = tensor_method()(_comparison(np.equal))
+ne = tensor_method()(_comparison(np.not_equal))
+lt = tensor_method()(_comparison(np.less))
+le = tensor_method()(_comparison(np.less_equal))
+gt = tensor_method()(_comparison(np.greater))
+ge = tensor_method()(_comparison(np.greater_equal))
+for _name, _function in (("eq", eq), ("ne", ne), ("lt", lt), ("le", le), ("gt", gt), ("ge", ge)):
+    _function.__name__ = _function.__qualname__ = _name
+
+
+def _bitwise(kernel, name):
+    def bitwise(input, other, *, out=None):
+        dtype = _dtype.result_type(input, other)
+        if dtype.is_floating_point:
+            raise _errors.not_implemented_for(f"{name}_cpu", dtype)
+        return _binary(input, other, kernel, out=out)
+
+    bitwise.__name__ = bitwise.__qualname__ = name
+    return bitwise
+
+
+bitwise_and = tensor_method()(_bitwise(np.bitwise_and, "bitwise_and"))
+bitwise_or = tensor_method()(_bitwise(np.bitwise_or, "bitwise_or"))
+bitwise_xor = tensor_method()(_bitwise(np.bitwise_xor, "bitwise_xor"))
+
+
+def _logical(kernel):
+    def logical(input, other, *, out=None):
+        return _binary(input, other, lambda x, y: kernel(x != 0, y != 0), out=out, result=_boolean)
+
+    return logical
+
+
+logical_and = tensor_method()(_logical(np.logical_and))
+logical_or = tensor_method()(_logical(np.logical_or))
+logical_xor = tensor_method()(_logical(np.logical_xor))
+for _name, _function in (("logical_and", logical_and), ("logical_or", logical_or), ("logical_xor", logical_xor)):
+    _function.__name__ = _function.__qualname__ = _name
+
+subtract, multiply, divide, true_divide = sub, mul, div, div
+not_equal, greater, greater_equal, less, less_equal = ne, gt, ge, lt, le
+
+
+# -- unary ops ------------------------------------------------------------------------------
+
+def _unary(input, kernel, *, out=None, floating=False, inplace=False):
+    """A unary kernel; ``floating`` ops turn integer and bool inputs into the default float."""
+    dtype = _to_float(input.dtype) if floating else input.dtype
+    with quiet():
+        values = kernel(as_array(input, dtype))
+    if inplace:
+        return store_inplace(input, values, dtype)
+    return store(values, dtype, out, inputs=(input,))
+
+
+def _float_math(kernel, name):
+    def function(input, *, out=None):
+        return _unary(input, kernel, out=out, floating=True)
+
+    def in_place(self):
+        return _unary(self, kernel, floating=True, inplace=True)
+
+    function.__name__ = function.__qualname__ = name
+    tensor_method(name)(function)
+    tensor_method(name + "_")(in_place)
+    return function
+
+
+def _sigmoid(x):
+    return np.where(x >= 0, 1 / (1 + np.exp(-x)), np.exp(x) / (1 + np.exp(x))).astype(x.dtype)
+
+
+exp = _float_math(np.exp, "exp")
+exp2 = _float_math(np.exp2, "exp2")
+expm1 = _float_math(np.expm1, "expm1")
+log = _float_math(np.log, "log")
+log2 = _float_math(np.log2, "log2")
+log10 = _float_math(np.log10, "log10")
+log1p = _float_math(np.log1p, "log1p")
+sqrt = _float_math(np.sqrt, "sqrt")
+rsqrt = _float_math(lambda x: 1 / np.sqrt(x), "rsqrt")
+sin = _float_math(np.sin, "sin")
+cos = _float_math(np.cos, "cos")
+tan = _float_math(np.tan, "tan")
+sinh = _float_math(np.sinh, "sinh")
+cosh = _float_math(np.cosh, "cosh")
+tanh = _float_math(np.tanh, "tanh")
+sigmoid = _float_math(_sigmoid, "sigmoid")
+reciprocal = _float_math(np.reciprocal, "reciprocal")
+
+
+def _same_dtype_math(kernel, name, refuse_bool=None):
+    """A unary op that keeps the input's dtype; ``refuse_bool(dtype)`` builds torch's error."""
+
+    def function(input, *, out=None):
+        if refuse_bool and input.dtype is _dtype.bool:
+            raise refuse_bool(input.dtype)
+        return _unary(input, kernel, out=out)
+
+    def in_place(self):
+        if refuse_bool and self.dtype is _dtype.bool:
+            raise refuse_bool(self.dtype)
+        return _unary(self, kernel, inplace=True)
+
+    function.__name__ = function.__qualname__ = name
+    tensor_method(name)(function)
+    tensor_method(name + "_")(in_place)
+    return function
+
+
+def _integral_unchanged(kernel):
+    return lambda x: kernel(x) if x.dtype.kind == "f" else x.copy()
+
+
+neg = _same_dtype_math(np.negative, "neg", lambda _: _errors.bool_negation())
+abs = _same_dtype_math(np.abs, "abs", lambda d: _errors.not_implemented_for("abs_cpu", d))
+relu = _same_dtype_math(lambda x: np.maximum(x, x.dtype.type(0)), "relu", lambda _: _errors.bool_relu())
+floor = _same_dtype_math(_integral_unchanged(np.floor), "floor")
+ceil = _same_dtype_math(_integral_unchanged(np.ceil), "ceil")
+trunc = _same_dtype_math(_integral_unchanged(np.trunc), "trunc")
+round = _same_dtype_math(_integral_unchanged(np.round), "round")  # half to even, like torch
+sign = _same_dtype_math(lambda x: np.sign(x) if x.dtype.kind != "b" else x.copy(), "sign")
+square = _same_dtype_math(np.square, "square")
+negative, absolute = neg, abs
+tensor_method("negative")(neg)
+tensor_method("absolute")(abs)
+
+
+@tensor_method()
+def logical_not(input, *, out=None):
+    with quiet():
+        return store(np.logical_not(input._array()), _dtype.bool, out, inputs=(input,))
+
+
+@tensor_method()
+def bitwise_not(input, *, out=None):
+    if input.dtype.is_floating_point:
+        raise _errors.invert_not_integral()
+    return _unary(input, np.invert, out=out)
+
+
+def _classify(kernel):
+    def function(input):
+        return store(kernel(input._array()), _dtype.bool)
+
+    return function
+
+
+isnan = tensor_method("isnan")(_classify(np.isnan))
+isinf = tensor_method("isinf")(_classify(np.isinf))
+isfinite = tensor_method("isfinite")(_classify(np.isfinite))
+
+
+# -- where and clamp --------------------------------------------------------------------------
+
+def where(condition, input, other, *, out=None):
+    """Elements of ``input`` where ``condition`` holds, else of ``other`` (all broadcast)."""
+    if condition.dtype is not _dtype.bool:
+        raise _errors.where_condition_not_bool(condition.dtype)
+    _check_same_device(condition, input, other)
+    shape = _layout.broadcast_shapes(condition.shape, _layout.broadcast_shapes(shape_of(input), shape_of(other)))
+    dtype = _dtype.result_type(input, other)
+    values = np.broadcast_to(np.where(condition._array(), as_array(input, dtype), as_array(other, dtype)), shape)
+    return store(values, dtype, out, inputs=(condition, input, other))
+
+
+@tensor_method("where")
+def _where_method(self, condition, other):
+    return where(condition, self, other)
+
+
+@tensor_method("clamp", "clip")
+def clamp(input, min=None, max=None, *, out=None):
+    """Limit values to [min, max]; the bounds take part in type promotion."""
+    if min is None and max is None:
+        raise _errors.clamp_without_bounds()
+    bounds = [b for b in (min, max) if b is not None]
+    dtype = _dtype.result_type(input, *bounds)
+    values = as_array(input, dtype)
+    with quiet():
+        if min is not None:
+            values = np.maximum(values, as_array(min, dtype))
+        if max is not None:
+            values = np.minimum(values, as_array(max, dtype))
+    return store(values, dtype, out, inputs=(input, *bounds))
+
+
+@tensor_method("clamp_", "clip_")
+def clamp_(self, min=None, max=None):
+    result = clamp(self, min, max)
+    return store_inplace(self, result._array(), result.dtype)
+
+
+@tensor_method()
+def clamp_min(input, min):
+    return clamp(input, min=min)
+
+
+@tensor_method()
+def clamp_max(input, max):
+    return clamp(input, max=max)
+
+
+clip = clamp
+
+
+# -- comparing whole tensors -------------------------------------------------------------------
+
+@tensor_method()
+def equal(input, other):
+    """True when shapes and every value match (dtypes may differ)."""
+    if input.shape != other.shape:
+        return False
+    return bool(np.array_equal(input._array(), other._array()))
+
+
+@tensor_method()
+def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+    if input.dtype is not other.dtype:
+        raise _errors.dtype_did_not_match(input.dtype, other.dtype)
+    with quiet():
+        values = np.isclose(input._array(), other._array(), rtol=rtol, atol=atol, equal_nan=equal_nan)
+    return store(values, _dtype.bool)
+
+
+@tensor_method()
+def allclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+    return bool(np.all(isclose(input, other, rtol, atol, equal_nan)._array()))
+
+
+# -- in-place variants and operators -------------------------------------------------------------
+
+def _register_in_place():
+    for name in ("add", "sub", "mul", "div", "floor_divide", "remainder", "fmod", "pow", "maximum", "minimum",
+                 "bitwise_and", "bitwise_or", "bitwise_xor", "logical_and", "logical_or", "logical_xor",
+                 "eq", "ne", "lt", "le", "gt", "ge"):
+        function = globals()[name]
+        tensor_method(name + "_")(_in_place_of(function))
+
+
+def _in_place_of(function):
+    """``x.op_(y)``: the op's result written back into ``x``, which must be able to hold it."""
+
+    def in_place(self, other, **options):
+        result = function(self, other, **options)
+        return store_inplace(self, result._array(), result.dtype, inputs=(other,))
+
+    in_place.__name__ = in_place.__qualname__ = function.__name__ + "_"
+    return in_place
+
+
+_register_in_place()
+
+
+# -- Python operators ------------------------------------------------------------------------------
+
+def _operand(value):
+    return isinstance(value, (Tensor, bool, int, float, np.number, np.bool_))
+
+
+def _operator(function, reflected=False):
+    def operator(self, other):
+        if not _operand(other):
+            return NotImplemented
+        return function(other, self) if reflected else function(self, other)
+
+    return operator
+
+
+def _invert(self):
+    if self.dtype is _dtype.bool:
+        return logical_not(self)
+    return bitwise_not(self)
+
+
+_OPERATORS = {
+    "add": add, "sub": sub, "mul": mul, "truediv": div, "floordiv": floor_divide, "mod": remainder,
+    "pow": pow, "and": bitwise_and, "or": bitwise_or, "xor": bitwise_xor,
+}
+for _name, _function in _OPERATORS.items():
+    setattr(Tensor, f"__{_name}__", _operator(_function))
+    setattr(Tensor, f"__r{_name}__", _operator(_function, reflected=True))
+    setattr(Tensor, f"__i{_name}__", _operator(getattr(Tensor, _function.__name__ + "_")))
+for _name, _function in (("eq", eq), ("ne", ne), ("lt", lt), ("le", le), ("gt", gt), ("ge", ge)):
+    setattr(Tensor, f"__{_name}__", _operator(_function))
+Tensor.__neg__ = neg
+Tensor.__abs__ = abs
+Tensor.__invert__ = _invert
+Tensor.__hash__ = object.__hash__  # identity, as torch: defining __eq__ must not make tensors unhashable
+Tensor.__array_priority__ = 1000  # numpy scalars defer to our reflected operators
+
+
+# -- filling ---------------------------------------------------------------------------------------
+
+@tensor_method()
+def copy_(self, src, non_blocking=False):
+    """Write ``src`` (a tensor, broadcast to our shape) into our elements, casting as needed."""
+    _check_same_device(self, src)
+    _layout.check_expandable(src.shape, self.shape)
+    check_writable(self, (src,))
+    np.copyto(self._array(), src._array(), casting="unsafe")
+    self._bump_version()
+    return self
+
+
+@tensor_method()
+def fill_(self, value):
+    """Every element set to ``value`` (cast to our dtype, as torch does)."""
+    if isinstance(value, Tensor):
+        if value.dim() != 0:
+            raise _errors.fill_with_nonscalar(value.dim())
+        value = value.item()
+    check_writable(self)
+    self._array()[...] = np.array(value).astype(self.dtype.numpy_dtype)
+    self._bump_version()
+    return self
+
+
+@tensor_method()
+def zero_(self):
+    return fill_(self, 0)

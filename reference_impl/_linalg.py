@@ -1,0 +1,3 @@
+"""Linear algebra: matmul and its relatives, trace and norms."""
+
+__all__ = []

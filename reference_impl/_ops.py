@@ -1,0 +1,125 @@
+"""What every operation shares: registering Tensor methods, reading operands, and writing
+results (a new tensor, ``out=``, or in place) with torch's checks.
+
+An op module computes its values with numpy on ``tensor._array()`` views and hands them
+to ``store`` or ``store_inplace``; those apply torch's rules for casting, shapes, overlap
+and the version counter in one place.
+"""
+
+import warnings
+
+import numpy as np
+
+from . import _dtype, _errors, _layout
+from ._size import Size
+from ._storage import Storage
+from ._tensor import Tensor
+
+
+def tensor_method(*names):
+    """Also make the decorated op a Tensor method (``torch.sum(x)`` and ``x.sum()``).
+
+    With no names the function's own name is used.
+    """
+
+    def register(function):
+        for name in names or (function.__name__,):
+            setattr(Tensor, name, function)
+        return function
+
+    return register
+
+
+def quiet():
+    """numpy's floating-point warnings silenced: torch computes 1/0 and log(-1) silently."""
+    return np.errstate(all="ignore")
+
+
+def operand_dtype(value):
+    """The dtype a tensor or Python scalar brings to type promotion."""
+    return value.dtype if isinstance(value, Tensor) else _dtype.scalar_dtype(value)
+
+
+def shape_of(value):
+    return value.shape if isinstance(value, Tensor) else ()
+
+
+def as_array(value, dtype):
+    """``value`` as numpy data in ``dtype``: a strided view (cast if needed) for tensors, a
+    0-d array for scalars (cast with wrap-around, as torch does for ``uint8 - 2``)."""
+    if isinstance(value, Tensor):
+        return value._array().astype(dtype.numpy_dtype, copy=False)
+    return np.array(value).astype(dtype.numpy_dtype)
+
+
+def new_tensor(values, dtype):
+    """A fresh tensor holding ``values`` (copied only if dtype or layout requires it)."""
+    return Tensor._from_fresh_array(values, dtype)
+
+
+def store(values, dtype, out=None, inputs=()):
+    """An op's result: a new tensor, or ``values`` written into ``out`` after torch's checks
+    (castable dtype, resize with a warning, no partial overlap with ``inputs``)."""
+    if out is None:
+        return new_tensor(values, dtype)
+    if not _dtype.can_cast(dtype, out.dtype):
+        raise _errors.cannot_cast_result(dtype, out.dtype)
+    shape = Size(np.shape(values))
+    if out.shape != shape:
+        _resize(out, shape)
+    check_writable(out, inputs)
+    np.copyto(out._array(), values, casting="unsafe")
+    out._bump_version()
+    return out
+
+
+def store_inplace(tensor, values, dtype, inputs=()):
+    """Write an in-place op's ``values`` (of promoted ``dtype``) into ``tensor``; returns it."""
+    if not _dtype.can_cast(dtype, tensor.dtype):
+        raise _errors.cannot_cast_result(dtype, tensor.dtype)
+    shape = Size(np.shape(values))
+    if shape != tensor.shape:
+        broadcast = _layout.broadcast_shapes(tensor.shape, shape)
+        if broadcast != tensor.shape:
+            raise _errors.inplace_shape_mismatch(tensor.shape, broadcast)
+    check_writable(tensor, inputs)
+    np.copyto(tensor._array(), values, casting="unsafe")
+    tensor._bump_version()
+    return tensor
+
+
+def check_writable(target, inputs=()):
+    """torch's overlap rules for a write into ``target`` that reads ``inputs``."""
+    if _layout.has_internal_overlap(target.shape, target.stride()):
+        raise _errors.internal_overlap()
+    for source in inputs:
+        if isinstance(source, Tensor) and _partially_overlaps(target, source):
+            raise _errors.partial_overlap()
+
+
+def _partially_overlaps(a, b):
+    """Memory shared, but not as the very same elements: torch refuses to write then.
+
+    Like torch, only dense layouts are judged; anything else is too hard to tell.
+    """
+    if a is b or a.numel() == 0 or b.numel() == 0:
+        return False
+    if not (_layout.is_non_overlapping_and_dense(a.shape, a.stride())
+            and _layout.is_non_overlapping_and_dense(b.shape, b.stride())):
+        return False
+    a_begin, b_begin = a.data_ptr(), b.data_ptr()
+    a_end = a_begin + a.numel() * a.element_size()
+    b_end = b_begin + b.numel() * b.element_size()
+    if (a_begin, a_end) == (b_begin, b_end):
+        return a.stride() != b.stride()
+    return a_begin < b_end and b_begin < a_end
+
+
+def _resize(out, shape):
+    """Give an ``out=`` tensor the result's shape, warning as torch does when it held data."""
+    if out.numel() != 0:
+        warnings.warn(_errors.out_resized_warning(out.shape, shape), UserWarning, stacklevel=4)
+    out._storage = Storage.allocate(_layout.numel(shape), out.dtype)
+    out._shape = Size(shape)
+    out._strides = _layout.contiguous_strides(shape)
+    out._offset = 0

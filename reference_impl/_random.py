@@ -1,0 +1,3 @@
+"""Random numbers that reproduce torch's CPU generator streams."""
+
+__all__ = []
