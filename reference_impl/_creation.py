@@ -1,55 +1,265 @@
-"""Factory functions: tensors from Python data, from numpy, and filled with constants."""
+"""Factory functions: tensors from Python data, from numpy, filled with constants, and ranges.
+
+``arange`` and ``linspace`` reproduce the exact floating-point schedule of torch's CPU
+kernels (fused multiply-adds, vector blocks), so every value matches bit for bit.
+"""
 
 import math
+import warnings
 
 import numpy as np
 
 from . import _dtype, _errors, _layout
+from ._ops import tensor_method
 from ._storage import Storage
 from ._tensor import Tensor
 
-__all__ = ["arange", "empty", "from_numpy", "ones", "tensor", "zeros"]
+__all__ = [
+    "are_deterministic_algorithms_enabled", "arange", "as_tensor", "empty", "empty_like", "eye", "from_numpy",
+    "full", "full_like", "linspace", "ones", "ones_like", "tensor", "use_deterministic_algorithms", "zeros",
+    "zeros_like",
+]
+
+_deterministic = False
 
 
-def _filled(shape, dtype, fill, op_name):
-    if any(size < 0 for size in shape):
-        raise _errors.negative_dimension(op_name)
-    dtype = dtype or _dtype.get_default_dtype()
+def use_deterministic_algorithms(mode, *, warn_only=False):
+    """With ``mode`` on, ``empty`` fills its memory (NaN, or the max integer) as torch does."""
+    global _deterministic
+    _deterministic = bool(mode)
+
+
+def are_deterministic_algorithms_enabled():
+    return _deterministic
+
+
+def _check_device(device):
+    """Only the CPU exists here, as in a CPU-only build of torch."""
+    if device is not None and str(device).split(":")[0] != "cpu":
+        raise _errors.no_cuda()
+
+
+def _check_requires_grad(requires_grad):
+    if requires_grad:
+        raise _errors.no_autograd_yet()
+
+
+def _allocate(op_name, size, dtype, fill, device=None, requires_grad=False):
+    shape = _layout.factory_shape(size, op_name)
+    if any(s < 0 for s in shape):
+        raise _errors.zeros_negative_dimension() if op_name == "zeros" else _errors.negative_dimension_in(shape)
+    _check_device(device)
+    _check_requires_grad(requires_grad)
+    dtype = _dtype.resolve(dtype, op_name) or _dtype.get_default_dtype()
+    if fill is None and _deterministic:
+        fill = np.nan if dtype.is_floating_point else np.iinfo(dtype.numpy_dtype).max if dtype is not _dtype.bool \
+            else True
     storage = Storage.allocate(_layout.numel(shape), dtype, fill)
     return Tensor._make(storage, shape, _layout.contiguous_strides(shape))
 
 
-def empty(*size, dtype=None):
-    """A tensor whose values are whatever the fresh buffer held (unspecified)."""
-    return _filled(_layout.normalize_shape(size), dtype, None, "empty")
+def empty(*size, dtype=None, device=None, requires_grad=False):
+    """A tensor whose values are whatever the fresh memory held (unspecified)."""
+    return _allocate("empty", size, dtype, None, device, requires_grad)
 
 
-def zeros(*size, dtype=None):
-    return _filled(_layout.normalize_shape(size), dtype, 0, "zeros")
+def zeros(*size, dtype=None, device=None, requires_grad=False):
+    return _allocate("zeros", size, dtype, 0, device, requires_grad)
 
 
-def ones(*size, dtype=None):
-    return _filled(_layout.normalize_shape(size), dtype, 1, "ones")
+def ones(*size, dtype=None, device=None, requires_grad=False):
+    return _allocate("ones", size, dtype, 1, device, requires_grad)
 
 
-def arange(start, end=None, step=1, *, dtype=None):
-    """Values ``start + i * step`` for every i that stays below ``end`` (or above it for step < 0)."""
+def full(size, fill_value, *, dtype=None, device=None, requires_grad=False):
+    """Every element ``fill_value``; the dtype follows the value (bool, int64 or default float)."""
+    dtype = _dtype.resolve(dtype, "full") or _dtype.scalar_dtype(fill_value)
+    return _allocate("full", (size,), dtype, np.array(fill_value).astype(dtype.numpy_dtype), device, requires_grad)
+
+
+def eye(n, m=None, *, dtype=None, device=None, requires_grad=False):
+    if n < 0:
+        raise _errors.eye_negative("n", n)
+    if m is not None and m < 0:
+        raise _errors.eye_negative("m", m)
+    result = zeros(n, n if m is None else m, dtype=dtype, device=device, requires_grad=requires_grad)
+    np.fill_diagonal(result._array(), 1)
+    return result
+
+
+# -- the *_like family and new_* methods ----------------------------------------------------------
+
+def _like(input, dtype, fill, op_name):
+    """A fresh tensor shaped like ``input``, keeping its dense layout (torch's preserve_format)."""
+    dtype = _dtype.resolve(dtype, op_name) or input.dtype
+    if _layout.is_non_overlapping_and_dense(input.shape, input.stride()):
+        strides = input.stride()
+    else:
+        strides = _layout.contiguous_strides(input.shape)
+    storage = Storage.allocate(_layout.storage_span(input.shape, strides), dtype, fill)
+    return Tensor._make(storage, input.shape, strides)
+
+
+def empty_like(input, *, dtype=None, device=None, requires_grad=False):
+    _check_device(device)
+    _check_requires_grad(requires_grad)
+    return _like(input, dtype, None, "empty_like")
+
+
+def zeros_like(input, *, dtype=None, device=None, requires_grad=False):
+    _check_device(device)
+    _check_requires_grad(requires_grad)
+    return _like(input, dtype, 0, "zeros_like")
+
+
+def ones_like(input, *, dtype=None, device=None, requires_grad=False):
+    _check_device(device)
+    _check_requires_grad(requires_grad)
+    return _like(input, dtype, 1, "ones_like")
+
+
+def full_like(input, fill_value, *, dtype=None, device=None, requires_grad=False):
+    _check_device(device)
+    _check_requires_grad(requires_grad)
+    dtype = _dtype.resolve(dtype, "full_like") or input.dtype
+    return _like(input, dtype, np.array(fill_value).astype(dtype.numpy_dtype), "full_like")
+
+
+@tensor_method()
+def new_empty(self, *size, dtype=None, device=None, requires_grad=False):
+    return empty(*size, dtype=dtype or self.dtype, device=device, requires_grad=requires_grad)
+
+
+@tensor_method()
+def new_zeros(self, *size, dtype=None, device=None, requires_grad=False):
+    return zeros(*size, dtype=dtype or self.dtype, device=device, requires_grad=requires_grad)
+
+
+@tensor_method()
+def new_ones(self, *size, dtype=None, device=None, requires_grad=False):
+    return ones(*size, dtype=dtype or self.dtype, device=device, requires_grad=requires_grad)
+
+
+@tensor_method()
+def new_full(self, size, fill_value, *, dtype=None, device=None, requires_grad=False):
+    return full(size, fill_value, dtype=dtype or self.dtype, device=device, requires_grad=requires_grad)
+
+
+@tensor_method()
+def new_tensor(self, data, *, dtype=None, device=None, requires_grad=False):
+    """A copy of ``data`` with this tensor's dtype unless another is given."""
+    return tensor(data, dtype=dtype or self.dtype, device=device, requires_grad=requires_grad)
+
+
+# -- ranges -----------------------------------------------------------------------------------------
+
+# torch's CPU kernels run in AVX2 vectors of 32 bytes, two vectors per loop iteration.
+_VECTOR_BYTES = 32
+
+
+def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=False):
+    """Values ``start + i * step`` for every i that stays below ``end`` (above, for step < 0)."""
     if end is None:
         start, end = 0, start
+    _check_device(device)
+    _check_requires_grad(requires_grad)
+    if dtype is None:
+        any_float = any(isinstance(v, float) for v in (start, end, step))
+        dtype = _dtype.get_default_dtype() if any_float else _dtype.int64
+    dtype = _dtype.resolve(dtype, "arange")
+    if not (math.isfinite(start) and math.isfinite(end)):
+        raise _errors.unsupported_range(start, end)
     if step == 0:
         raise _errors.arange_zero_step()
     if (end - start) * step < 0:
         raise _errors.arange_bad_bounds()
-    if dtype is None:
-        any_float = any(isinstance(v, float) for v in (start, end, step))
-        dtype = _dtype.get_default_dtype() if any_float else _dtype.int64
-    count = math.ceil((end - start) / step)
-    values = start + np.arange(count, dtype=np.float64) * step
-    return Tensor._from_fresh_array(values.astype(dtype.numpy_dtype), dtype)
+    size = math.ceil((end - start) / step)
+    if not 0 <= size < 2 ** 63:
+        raise _errors.arange_size_overflow()
+    return Tensor._from_fresh_array(_arange_values(start, step, size, dtype), dtype)
 
+
+def _arange_values(start, step, count, dtype):
+    """torch's CPU arange, bit for bit.
+
+    Floating outputs are computed in double: whole vector blocks start at
+    ``fma(step, idx, start)`` (rounded to the output dtype) and each lane adds
+    ``fma(lane, step, block_start)``; the tail of fewer than two vectors takes
+    ``fma(step, idx, start)`` per element.
+    """
+    index = np.arange(count, dtype=np.float64)
+    if not dtype.is_floating_point:
+        return (int(start) + np.arange(count, dtype=np.int64) * int(step)).astype(dtype.numpy_dtype)
+    lanes = _VECTOR_BYTES // dtype.itemsize
+    blocked = count - count % (2 * lanes)
+    values = fma(np.float64(step), index, np.float64(start))
+    if blocked:
+        lane = index[:blocked] % lanes
+        block_start = fma(np.float64(step), index[:blocked] - lane, np.float64(start))
+        block_start = block_start.astype(dtype.numpy_dtype).astype(np.float64)
+        values[:blocked] = fma(lane, np.float64(step), block_start)
+    return values.astype(dtype.numpy_dtype)
+
+
+def linspace(start, end, steps, *, dtype=None, device=None, requires_grad=False):
+    """``steps`` values from ``start`` to ``end`` inclusive, computed from the nearer end."""
+    if steps < 0:
+        raise _errors.linspace_negative_steps()
+    _check_device(device)
+    _check_requires_grad(requires_grad)
+    dtype = _dtype.resolve(dtype, "linspace") or _dtype.get_default_dtype()
+    return Tensor._from_fresh_array(_linspace_values(start, end, steps, dtype), dtype)
+
+
+def _linspace_values(start, end, steps, dtype):
+    """torch's CPU linspace, bit for bit: endpoints exact, ``start + step * i`` for the first
+    half and ``end - step * (steps - 1 - i)`` for the rest, with fused multiply-adds; the
+    step is computed in the output dtype (in double for integer outputs)."""
+    if steps == 0:
+        return np.empty(0, dtype=dtype.numpy_dtype)
+    if steps == 1:
+        return np.array([start]).astype(dtype.numpy_dtype)
+    work = dtype.numpy_dtype if dtype.is_floating_point else np.dtype(np.float64)
+    first = np.array(start).astype(dtype.numpy_dtype).astype(work)
+    last = np.array(end).astype(dtype.numpy_dtype).astype(work)
+    step = np.float64((last - first).astype(work) / np.array(steps - 1, dtype=work))
+    index = np.arange(steps, dtype=np.float64)
+    halfway = steps // 2
+    values = np.where(index < halfway, fma(step, index, np.float64(first)),
+                      fma(-step, steps - 1 - index, np.float64(last)))
+    values[0], values[-1] = first, last
+    return values.astype(dtype.numpy_dtype)
+
+
+def fma(a, b, c):
+    """``a * b + c`` with a single rounding, as a fused multiply-add gives (float64 arrays).
+
+    The product's rounding error comes from Veltkamp splitting, the sum's from TwoSum; the
+    pieces add back exactly but for astronomically rare ties.
+    """
+    a, b, c = np.float64(a), np.asarray(b, dtype=np.float64), np.float64(c)
+    product = a * b
+    a_high, a_low = _split(a)
+    b_high, b_low = _split(b)
+    product_error = ((a_high * b_high - product) + a_high * b_low + a_low * b_high) + a_low * b_low
+    total = product + c
+    c_part = total - product
+    sum_error = (product - (total - c_part)) + (c - c_part)
+    return total + (sum_error + product_error)
+
+
+def _split(x):
+    scaled = 134217729.0 * x  # 2**27 + 1
+    high = scaled - (scaled - x)
+    return high, x - high
+
+
+# -- from Python data and numpy ------------------------------------------------------------------------
 
 def from_numpy(array):
     """A tensor that shares ``array``'s memory, keeping its strides."""
+    if not isinstance(array, np.ndarray):
+        raise _errors.from_numpy_not_ndarray(array)
     dtype = _dtype.from_numpy_dtype(array.dtype)
     if dtype is None:
         if array.dtype.kind in "biufc":
@@ -60,16 +270,34 @@ def from_numpy(array):
         raise _errors.negative_numpy_strides()
     if any(stride % itemsize for stride in array.strides):
         raise _errors.unaligned_numpy_strides()
+    if not array.flags.writeable:
+        warnings.warn(_errors.read_only_numpy_warning(), UserWarning, stacklevel=2)
     strides = tuple(stride // itemsize for stride in array.strides)
     span = _layout.storage_span(array.shape, strides)
     # With no negative strides, the array's data pointer is its lowest address.
-    flat = np.lib.stride_tricks.as_strided(array, shape=(span,), strides=(itemsize,))
+    flat = np.lib.stride_tricks.as_strided(array, shape=(span,), strides=(itemsize,), writeable=True)
     return Tensor._make(Storage(flat, dtype), array.shape, strides)
 
 
-def tensor(data, *, dtype=None):
-    """A new tensor that copies ``data`` (nested sequences, numpy arrays, scalars, tensors)."""
+def as_tensor(data, dtype=None, device=None):
+    """Share memory with a tensor or numpy array when no conversion is needed; else copy."""
+    _check_device(device)
+    dtype = _dtype.resolve(dtype, "as_tensor")
     if isinstance(data, Tensor):
+        return data if dtype in (None, data.dtype) else data.to(dtype)
+    if isinstance(data, np.ndarray) and _dtype.from_numpy_dtype(data.dtype) is not None:
+        shared = from_numpy(data)
+        return shared if dtype in (None, shared.dtype) else shared.to(dtype)
+    return tensor(data, dtype=dtype)
+
+
+def tensor(data, *, dtype=None, device=None, requires_grad=False):
+    """A new tensor that copies ``data`` (nested sequences, numpy arrays, scalars, tensors)."""
+    _check_device(device)
+    _check_requires_grad(requires_grad)
+    dtype = _dtype.resolve(dtype, "tensor")
+    if isinstance(data, Tensor):
+        warnings.warn(_errors.copy_construct_warning(), UserWarning, stacklevel=2)
         values, inferred = data._array(), data.dtype
     elif isinstance(data, np.ndarray):
         inferred = _dtype.from_numpy_dtype(data.dtype)
@@ -82,14 +310,22 @@ def tensor(data, *, dtype=None):
         shape = _nested_shape(data)
         flat = []
         _flatten_checked(data, shape, 0, flat)
-        inferred = _infer_scalar_dtype(flat)
-        values = np.array(flat, dtype=inferred.numpy_dtype).reshape(shape)
+        inferred = _infer_dtype(flat)
+        values = _to_array(flat, inferred).reshape(shape)
     dtype = dtype or inferred
-    return Tensor._from_fresh_array(np.array(values, dtype=dtype.numpy_dtype, copy=True), dtype)
+    return Tensor._from_fresh_array(np.array(values).astype(dtype.numpy_dtype), dtype)
+
+
+def _to_array(scalars, dtype):
+    if dtype is _dtype.int64 and any(not -2 ** 63 <= int(v) < 2 ** 63 for v in scalars):
+        raise _errors.int_overflow()
+    return np.array(scalars, dtype=object).astype(dtype.numpy_dtype) if scalars else \
+        np.array([], dtype=dtype.numpy_dtype)
 
 
 def _is_sequence(value):
-    return isinstance(value, (list, tuple)) or (isinstance(value, Tensor) and value.dim() > 0)
+    return isinstance(value, (list, tuple)) or (isinstance(value, Tensor) and value.dim() > 0) \
+        or (isinstance(value, np.ndarray) and value.ndim > 0)
 
 
 def _nested_shape(data):
@@ -120,16 +356,24 @@ def _flatten_checked(data, shape, depth, flat):
 
 def _scalar_of(value):
     if isinstance(value, Tensor):
-        return value.item()
+        return value._array().reshape(())[()]  # a numpy scalar: keeps the element's dtype
     if isinstance(value, (bool, int, float, np.generic)):
         return value
     raise _errors.uninferable_dtype(value)
 
 
-def _infer_scalar_dtype(scalars):
-    """bool if every value is a bool, int64 if all are integral, else the default float."""
-    if scalars and all(isinstance(v, (bool, np.bool_)) for v in scalars):
-        return _dtype.bool
-    if all(isinstance(v, (bool, int, np.bool_, np.integer)) for v in scalars) and scalars:
-        return _dtype.int64
-    return _dtype.get_default_dtype()
+def _scalar_item_dtype(value):
+    """Python scalars count as bool/int64/default float; numpy scalars keep their dtype."""
+    if isinstance(value, np.generic):
+        return _dtype.from_numpy_dtype(value.dtype) or _dtype.float64
+    return _dtype.scalar_dtype(value)
+
+
+def _infer_dtype(scalars):
+    """torch's inference: the promotion of every element's dtype (default float when empty)."""
+    if not scalars:
+        return _dtype.get_default_dtype()
+    result = _scalar_item_dtype(scalars[0])
+    for value in scalars[1:]:
+        result = _dtype.promote_types(result, _scalar_item_dtype(value))
+    return result

@@ -68,6 +68,19 @@ def set_default_dtype(d):
     _default_float = d
 
 
+_PYTHON_TYPES = {float: "float64", int: "int64", builtins.bool: "bool"}
+
+
+def resolve(value, op_name):
+    """A ``dtype=`` argument as one of our dtypes (None stays None). Like torch, the Python
+    types float, int and bool stand for float64, int64 and bool; anything else is refused."""
+    if value is None or isinstance(value, dtype):
+        return value
+    if value in _PYTHON_TYPES:
+        return globals()[_PYTHON_TYPES[value]]
+    raise TypeError(f"{op_name}(): argument 'dtype' must be torch.dtype, not {type(value).__name__}")
+
+
 def from_numpy_dtype(np_dtype):
     """Our dtype for a numpy dtype, or None when there is none."""
     return _BY_NUMPY.get(np.dtype(np_dtype))

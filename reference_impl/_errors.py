@@ -244,3 +244,101 @@ def dtype_did_not_match(a, b):
 
 def fill_with_nonscalar(ndim):
     return RuntimeError(f"fill_ only supports 0-dimension value tensor but got tensor with {ndim} dimensions.")
+
+
+# -- creation ---------------------------------------------------------------------------------
+
+
+def zeros_negative_dimension():
+    return RuntimeError("zeros: Dimension size must be non-negative.")
+
+
+def negative_dimension_in(shape):
+    negative = next(size for size in shape if size < 0)
+    return RuntimeError(f"Trying to create tensor with negative dimension {negative}: {list(shape)}")
+
+
+def factory_size_not_ints(op_name, type_name):
+    return TypeError(f"{op_name}(): argument 'size' (position 1) must be tuple of ints, not {type_name}")
+
+
+def factory_size_unpack(op_name, position, type_name):
+    return TypeError(
+        f"{op_name}(): argument 'size' failed to unpack the object at pos {position + 1} with error"
+        f' "type must be tuple of ints,but got {type_name}"'
+    )
+
+
+def no_cuda():
+    return AssertionError("Torch not compiled with CUDA enabled")
+
+
+def no_autograd_yet():
+    return NotImplementedError("reference_impl has no autograd yet: requires_grad=True is not supported")
+
+
+def eye_negative(name, value):
+    return RuntimeError(f"{name} must be greater or equal to 0, got {value}")
+
+
+def unsupported_range(start, end):
+    def shown(value):
+        return str(int(value)) if isinstance(value, int) or float(value).is_integer() else str(value)
+
+    return RuntimeError(f"unsupported range: {shown(start)} -> {shown(end)}")
+
+
+def arange_size_overflow():
+    return RuntimeError("invalid size, possible overflow?")
+
+
+def linspace_negative_steps():
+    return RuntimeError("number of steps must be non-negative")
+
+
+def from_numpy_not_ndarray(value):
+    return TypeError(f"expected np.ndarray (got {type(value).__name__})")
+
+
+def read_only_numpy_warning():
+    return (
+        "The given NumPy array is not writable, and PyTorch does not support non-writable tensors. This means"
+        " writing to this tensor will result in undefined behavior. You may want to copy the array to protect"
+        " its data or make it writable before converting it to a tensor. This type of warning will be"
+        " suppressed for the rest of this program."
+    )
+
+
+def copy_construct_warning():
+    return (
+        "To copy construct from a tensor, it is recommended to use sourceTensor.detach().clone() or"
+        " sourceTensor.detach().clone().requires_grad_(True), rather than torch.tensor(sourceTensor)."
+    )
+
+
+def int_overflow():
+    return ValueError("Overflow when unpacking long long")
+
+
+# -- conversions ------------------------------------------------------------------------------
+
+
+def ambiguous_bool(count):
+    what = "no values" if count == 0 else "more than one value"
+    return RuntimeError(f"Boolean value of Tensor with {what} is ambiguous")
+
+
+def not_one_element():
+    return ValueError("only one element tensors can be converted to Python scalars")
+
+
+def not_an_index():
+    return TypeError("only integer tensors of a single element can be converted to an index")
+
+
+def no_accelerator():
+    return RuntimeError("Cannot access accelerator device when none is available.")
+
+
+def invalid_type_name(name):
+    return ValueError(f"invalid type: '{name}'")

@@ -3,6 +3,8 @@
 Strides are counted in elements, as torch counts them.
 """
 
+import numbers
+
 from . import _errors
 
 
@@ -177,3 +179,16 @@ def check_expandable(src_shape, target_shape):
         target = target_shape[lead + dim]
         if size != target and size != 1:
             raise _errors.expand_mismatch(target, size, lead + dim, target_shape, src_shape)
+
+
+def factory_shape(args, op_name):
+    """The size arguments of a factory (``zeros(2, 3)``, ``zeros((2, 3))``) as a shape tuple,
+    refusing non-integers with torch's TypeError text."""
+    single = len(args) == 1 and isinstance(args[0], (tuple, list))
+    sizes = args[0] if single else args
+    for position, size in enumerate(sizes):
+        if isinstance(size, bool) or not isinstance(size, numbers.Integral):
+            if len(sizes) == 1 and not single:
+                raise _errors.factory_size_not_ints(op_name, type(size).__name__)
+            raise _errors.factory_size_unpack(op_name, position, type(size).__name__)
+    return tuple(int(size) for size in sizes)

@@ -8,7 +8,7 @@ and register themselves as methods with ``_ops.tensor_method``.
 
 import numpy as np
 
-from . import _device, _errors, _indexing, _layout, _printing
+from . import _device, _dtype, _errors, _indexing, _layout, _printing
 from ._size import Size
 from ._storage import Storage
 
@@ -156,11 +156,15 @@ class Tensor:
         np.copyto(copy._array(), self._array())
         return copy
 
-    # -- conversions ------------------------------------------------------------------------
+    # -- conversions ----------------------------------------------------------------------
 
     def numpy(self):
         """A numpy array that shares this tensor's memory."""
         return self._array()
+
+    def __array__(self, dtype=None, copy=None):
+        array = self._array()
+        return array if dtype is None else array.astype(dtype)
 
     def item(self):
         if self.numel() != 1:
@@ -170,7 +174,111 @@ class Tensor:
     def tolist(self):
         return self._array().tolist()
 
+    def __bool__(self):
+        if self.numel() != 1:
+            raise _errors.ambiguous_bool(self.numel())
+        return bool(self.item())
+
+    def __float__(self):
+        if self.numel() != 1:
+            raise _errors.not_one_element()
+        return float(self.item())
+
+    def __int__(self):
+        if self.numel() != 1:
+            raise _errors.not_one_element()
+        return int(self.item())
+
+    def __index__(self):
+        if self.numel() != 1 or self.dtype.is_floating_point:
+            raise _errors.not_an_index()
+        return int(self.item())
+
     def __len__(self):
         if not self._shape:
             raise TypeError("len() of a 0-d tensor")
         return self._shape[0]
+
+    def __iter__(self):
+        if not self._shape:
+            raise TypeError("iteration over a 0-d tensor")
+        return iter([self[i] for i in range(self._shape[0])])
+
+    def to(self, *args, dtype=None, device=None, copy=False, non_blocking=False):
+        """The same tensor when nothing changes (unless ``copy``), else a converted copy.
+
+        Accepts ``to(dtype)``, ``to(device)``, ``to(device, dtype)`` and ``to(other_tensor)``.
+        """
+        for arg in args:
+            if isinstance(arg, Tensor):
+                dtype, device = arg.dtype, arg.device
+            elif isinstance(arg, _dtype.dtype):
+                dtype = arg
+            elif isinstance(arg, (str, _device.device)):
+                device = arg
+            else:
+                raise _errors.no_accelerator()
+        if device is not None:
+            target = _device.device(device)
+            if target.type != "cpu":
+                raise _errors.no_cuda()
+        if (dtype is None or dtype is self.dtype) and not copy:
+            return self
+        return self._converted(dtype or self.dtype)
+
+    def _converted(self, dtype):
+        """A copy holding our values cast to ``dtype``; dense layouts keep their strides."""
+        if _layout.is_non_overlapping_and_dense(self._shape, self._strides):
+            strides = self._strides
+        else:
+            strides = _layout.contiguous_strides(self._shape)
+        storage = Storage.allocate(_layout.storage_span(self._shape, strides), dtype)
+        result = Tensor._make(storage, self._shape, strides, 0)
+        np.copyto(result._array(), self._array(), casting="unsafe")
+        return result
+
+    def type(self, dtype=None, non_blocking=False):
+        """Without arguments, the legacy type name (``torch.FloatTensor``); else ``to(dtype)``."""
+        if dtype is None:
+            return f"torch.{self.dtype.scalar_name}Tensor"
+        if isinstance(dtype, str):
+            dtype = _dtype_by_legacy_name(dtype)
+        return self.to(dtype)
+
+    def cpu(self):
+        return self
+
+    def float(self):
+        return self.to(_dtype.float32)
+
+    def double(self):
+        return self.to(_dtype.float64)
+
+    def half(self):
+        return self.to(_dtype.float16)
+
+    def int(self):
+        return self.to(_dtype.int32)
+
+    def long(self):
+        return self.to(_dtype.int64)
+
+    def short(self):
+        return self.to(_dtype.int16)
+
+    def char(self):
+        return self.to(_dtype.int8)
+
+    def byte(self):
+        return self.to(_dtype.uint8)
+
+    def bool(self):
+        return self.to(_dtype.bool)
+
+
+def _dtype_by_legacy_name(name):
+    """``'torch.DoubleTensor'`` -> torch.float64."""
+    for candidate in _dtype.ALL:
+        if name == f"torch.{candidate.scalar_name}Tensor":
+            return candidate
+    raise _errors.invalid_type_name(name)
