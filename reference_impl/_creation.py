@@ -148,7 +148,7 @@ def new_full(self, size, fill_value, *, dtype=None, device=None, requires_grad=F
 @tensor_method()
 def new_tensor(self, data, *, dtype=None, device=None, requires_grad=False):
     """A copy of ``data`` with this tensor's dtype unless another is given."""
-    return tensor(data, dtype=dtype or self.dtype, device=device, requires_grad=requires_grad)
+    return _copy_construct(data, dtype or self.dtype, device, requires_grad, "tensor.new_tensor")
 
 
 # -- ranges -----------------------------------------------------------------------------------------
@@ -173,9 +173,10 @@ def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=Fa
         raise _errors.arange_zero_step()
     if (end - start) * step < 0:
         raise _errors.arange_bad_bounds()
-    size = math.ceil((end - start) / step)
-    if not 0 <= size < 2 ** 63:
+    span = (end - start) / step
+    if not (math.isfinite(span) and 0 <= span < 2 ** 63):
         raise _errors.arange_size_overflow()
+    size = math.ceil(span)
     return Tensor._from_fresh_array(_arange_values(start, step, size, dtype), dtype)
 
 
@@ -293,11 +294,15 @@ def as_tensor(data, dtype=None, device=None):
 
 def tensor(data, *, dtype=None, device=None, requires_grad=False):
     """A new tensor that copies ``data`` (nested sequences, numpy arrays, scalars, tensors)."""
+    return _copy_construct(data, dtype, device, requires_grad, "torch.tensor")
+
+
+def _copy_construct(data, dtype, device, requires_grad, called_as):
     _check_device(device)
     _check_requires_grad(requires_grad)
     dtype = _dtype.resolve(dtype, "tensor")
     if isinstance(data, Tensor):
-        warnings.warn(_errors.copy_construct_warning(), UserWarning, stacklevel=2)
+        warnings.warn(_errors.copy_construct_warning_from(called_as), UserWarning, stacklevel=3)
         values, inferred = data._array(), data.dtype
     elif isinstance(data, np.ndarray):
         inferred = _dtype.from_numpy_dtype(data.dtype)

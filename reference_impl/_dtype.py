@@ -64,7 +64,7 @@ def set_default_dtype(d):
     """Change the default floating dtype; torch only accepts floating types here."""
     global _default_float
     if not isinstance(d, dtype) or not d.is_floating_point:
-        raise TypeError(f"only floating-point types are supported as the default type, got {d!r}")
+        raise TypeError("only floating-point types are supported as the default type")
     _default_float = d
 
 

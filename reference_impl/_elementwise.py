@@ -162,21 +162,20 @@ def minimum(input, other, *, out=None):
     return _binary(input, other, np.minimum, out=out)
 
 
-def _comparison(kernel):
+def _comparison(kernel, name):
     def compare(input, other, *, out=None):
         return _binary(input, other, kernel, out=out, result=_boolean)
 
-    return compare
+    compare.__name__ = compare.__qualname__ = name
+    return tensor_method()(compare)
 
 
-eq = tensor_method()(_comparison(np.equal))
-ne = tensor_method()(_comparison(np.not_equal))
-lt = tensor_method()(_comparison(np.less))
-le = tensor_method()(_comparison(np.less_equal))
-gt = tensor_method()(_comparison(np.greater))
-ge = tensor_method()(_comparison(np.greater_equal))
-for _name, _function in (("eq", eq), ("ne", ne), ("lt", lt), ("le", le), ("gt", gt), ("ge", ge)):
-    _function.__name__ = _function.__qualname__ = _name
+eq = _comparison(np.equal, "eq")
+ne = _comparison(np.not_equal, "ne")
+lt = _comparison(np.less, "lt")
+le = _comparison(np.less_equal, "le")
+gt = _comparison(np.greater, "gt")
+ge = _comparison(np.greater_equal, "ge")
 
 
 def _bitwise(kernel, name):
@@ -187,26 +186,25 @@ def _bitwise(kernel, name):
         return _binary(input, other, kernel, out=out)
 
     bitwise.__name__ = bitwise.__qualname__ = name
-    return bitwise
+    return tensor_method()(bitwise)
 
 
-bitwise_and = tensor_method()(_bitwise(np.bitwise_and, "bitwise_and"))
-bitwise_or = tensor_method()(_bitwise(np.bitwise_or, "bitwise_or"))
-bitwise_xor = tensor_method()(_bitwise(np.bitwise_xor, "bitwise_xor"))
+bitwise_and = _bitwise(np.bitwise_and, "bitwise_and")
+bitwise_or = _bitwise(np.bitwise_or, "bitwise_or")
+bitwise_xor = _bitwise(np.bitwise_xor, "bitwise_xor")
 
 
-def _logical(kernel):
+def _logical(kernel, name):
     def logical(input, other, *, out=None):
         return _binary(input, other, lambda x, y: kernel(x != 0, y != 0), out=out, result=_boolean)
 
-    return logical
+    logical.__name__ = logical.__qualname__ = name
+    return tensor_method()(logical)
 
 
-logical_and = tensor_method()(_logical(np.logical_and))
-logical_or = tensor_method()(_logical(np.logical_or))
-logical_xor = tensor_method()(_logical(np.logical_xor))
-for _name, _function in (("logical_and", logical_and), ("logical_or", logical_or), ("logical_xor", logical_xor)):
-    _function.__name__ = _function.__qualname__ = _name
+logical_and = _logical(np.logical_and, "logical_and")
+logical_or = _logical(np.logical_or, "logical_or")
+logical_xor = _logical(np.logical_xor, "logical_xor")
 
 subtract, multiply, divide, true_divide = sub, mul, div, div
 not_equal, greater, greater_equal, less, less_equal = ne, gt, ge, lt, le
@@ -387,11 +385,24 @@ def equal(input, other):
 
 @tensor_method()
 def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+    """``|input - other| <= atol + rtol * |other|``, or equal (so inf matches inf).
+
+    Built like torch's: start from equality and merge the other tests into it in place,
+    which is why torch's result has a ``_version`` of 0, 1 or 2.
+    """
     if input.dtype is not other.dtype:
         raise _errors.dtype_did_not_match(input.dtype, other.dtype)
+    close = eq(input, other)
+    if equal_nan and input.dtype.is_floating_point:
+        close.logical_or_(isnan(input) & isnan(other))
+    if rtol == 0 and atol == 0:
+        return close
+    work = input.dtype if input.dtype.is_floating_point else _dtype.get_default_dtype()
     with quiet():
-        values = np.isclose(input._array(), other._array(), rtol=rtol, atol=atol, equal_nan=equal_nan)
-    return store(values, _dtype.bool)
+        error = np.abs(as_array(input, work) - as_array(other, work))
+        allowed = atol + np.abs(rtol * as_array(other, work))
+        within = np.isfinite(error) & (error <= allowed)
+    return close.logical_or_(store(within, _dtype.bool))
 
 
 @tensor_method()
@@ -469,7 +480,8 @@ def copy_(self, src, non_blocking=False):
     _check_same_device(self, src)
     _layout.check_expandable(src.shape, self.shape)
     check_writable(self, (src,))
-    np.copyto(self._array(), src._array(), casting="unsafe")
+    with quiet():
+        np.copyto(self._array(), src._array(), casting="unsafe")
     self._bump_version()
     return self
 
@@ -482,7 +494,8 @@ def fill_(self, value):
             raise _errors.fill_with_nonscalar(value.dim())
         value = value.item()
     check_writable(self)
-    self._array()[...] = np.array(value).astype(self.dtype.numpy_dtype)
+    with quiet():
+        self._array()[...] = np.array(value).astype(self.dtype.numpy_dtype)
     self._bump_version()
     return self
 

@@ -342,3 +342,10 @@ def no_accelerator():
 
 def invalid_type_name(name):
     return ValueError(f"invalid type: '{name}'")
+
+
+def copy_construct_warning_from(called_as):
+    return (
+        "To copy construct from a tensor, it is recommended to use sourceTensor.detach().clone() or"
+        f" sourceTensor.detach().clone().requires_grad_(True), rather than {called_as}(sourceTensor)."
+    )

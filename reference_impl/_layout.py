@@ -109,16 +109,20 @@ def view_strides(old_shape, old_strides, new_shape):
 
 
 def broadcast_shapes(a, b):
-    """The shape two operands broadcast to, aligning dims from the right."""
+    """The shape two operands broadcast to, aligning dims from the right.
+
+    Like torch, a mismatch is reported at the rightmost dim where it occurs.
+    """
     ndim = max(len(a), len(b))
     padded_a = (1,) * (ndim - len(a)) + tuple(a)
     padded_b = (1,) * (ndim - len(b)) + tuple(b)
-    result = []
-    for dim, (size_a, size_b) in enumerate(zip(padded_a, padded_b)):
+    result = [0] * ndim
+    for dim in range(ndim - 1, -1, -1):
+        size_a, size_b = padded_a[dim], padded_b[dim]
         if size_a == size_b or size_b == 1:
-            result.append(size_a)
+            result[dim] = size_a
         elif size_a == 1:
-            result.append(size_b)
+            result[dim] = size_b
         else:
             raise _errors.broadcast_mismatch(size_a, size_b, dim)
     return tuple(result)
@@ -192,3 +196,69 @@ def factory_shape(args, op_name):
                 raise _errors.factory_size_not_ints(op_name, type(size).__name__)
             raise _errors.factory_size_unpack(op_name, position, type(size).__name__)
     return tuple(int(size) for size in sizes)
+
+
+# -- movement and indexing: the layouts of views ------------------------------------------------
+
+
+def permuted(shape, strides, order):
+    """Layout with dims reordered: dim ``i`` of the result is dim ``order[i]`` of the input."""
+    return tuple(shape[d] for d in order), tuple(strides[d] for d in order)
+
+
+def unsqueezed(shape, strides, dim):
+    """Layout with a size-1 dim inserted before ``dim``. torch strides it like the extent of
+    the dim it lands before (1 at the end), so a contiguous layout stays contiguous."""
+    stride = shape[dim] * strides[dim] if dim < len(shape) else 1
+    return tuple(shape[:dim]) + (1,) + tuple(shape[dim:]), tuple(strides[:dim]) + (stride,) + tuple(strides[dim:])
+
+
+def squeezed(shape, strides, dims):
+    """Layout without those of ``dims`` that have size 1 (other dims in ``dims`` stay)."""
+    keep = [d for d in range(len(shape)) if d not in dims or shape[d] != 1]
+    return tuple(shape[d] for d in keep), tuple(strides[d] for d in keep)
+
+
+def selected(shape, strides, offset, dim, index):
+    """Layout of element ``index`` (in range, non-negative) along ``dim``, which goes away."""
+    return (tuple(shape[:dim]) + tuple(shape[dim + 1:]), tuple(strides[:dim]) + tuple(strides[dim + 1:]),
+            offset + index * strides[dim])
+
+
+def sliced(shape, strides, offset, dim, start, stop, step=1):
+    """Layout of ``[start:stop:step]`` along ``dim`` (step > 0); bounds are clamped as Python
+    clamps them, so the offset never passes the end of the dim."""
+    start, stop, step = slice(start, stop, step).indices(shape[dim])
+    size = max(0, (stop - start + step - 1) // step)
+    return (tuple(shape[:dim]) + (size,) + tuple(shape[dim + 1:]),
+            tuple(strides[:dim]) + (strides[dim] * step,) + tuple(strides[dim + 1:]),
+            offset + start * strides[dim])
+
+
+def expanded(shape, strides, sizes):
+    """Layout of ``expand(sizes)``, aligned on the right: a size-1 dim stretches with stride 0,
+    ``-1`` keeps a dim's size, and new leading dims are added. Raises torch's errors."""
+    new_shape, new_strides = list(sizes), [0] * len(sizes)
+    if shape:  # a 0-dim tensor takes the sizes as they are, all with stride 0
+        for i in range(len(sizes) - 1, -1, -1):
+            new_shape[i], new_strides[i] = _expanded_dim(shape, strides, sizes, i, new_shape, new_strides)
+    if any(size < 0 for size in new_shape):
+        raise _errors.numel_overflow()
+    return tuple(new_shape), tuple(new_strides)
+
+
+def _expanded_dim(shape, strides, sizes, i, new_shape, new_strides):
+    """Size and stride of dim ``i`` of an expand; a new leading dim strides past the dims after it."""
+    dim = i - (len(sizes) - len(shape))
+    size = shape[dim] if dim >= 0 else 1
+    stride = strides[dim] if dim >= 0 else new_shape[i + 1] * new_strides[i + 1]
+        target = sizes[i]
+    if target == -1:
+        if dim < 0:
+            raise _errors.expand_leading_minus_one(target, i)
+        target = size
+    if size != target:
+        if size != 1:
+            raise _errors.expand_mismatch(target, size, i, sizes, shape)
+            size, stride = target, 0
+    return size, stride

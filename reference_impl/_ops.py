@@ -54,7 +54,8 @@ def as_array(value, dtype):
 
 def new_tensor(values, dtype):
     """A fresh tensor holding ``values`` (copied only if dtype or layout requires it)."""
-    return Tensor._from_fresh_array(values, dtype)
+    with quiet():
+        return Tensor._from_fresh_array(values, dtype)
 
 
 def store(values, dtype, out=None, inputs=()):
@@ -68,7 +69,8 @@ def store(values, dtype, out=None, inputs=()):
     if out.shape != shape:
         _resize(out, shape)
     check_writable(out, inputs)
-    np.copyto(out._array(), values, casting="unsafe")
+    with quiet():  # casting NaN to an integer dtype is silent in torch
+        np.copyto(out._array(), values, casting="unsafe")
     out._bump_version()
     return out
 
@@ -83,7 +85,8 @@ def store_inplace(tensor, values, dtype, inputs=()):
         if broadcast != tensor.shape:
             raise _errors.inplace_shape_mismatch(tensor.shape, broadcast)
     check_writable(tensor, inputs)
-    np.copyto(tensor._array(), values, casting="unsafe")
+    with quiet():
+        np.copyto(tensor._array(), values, casting="unsafe")
     tensor._bump_version()
     return tensor
 

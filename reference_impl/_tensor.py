@@ -163,8 +163,11 @@ class Tensor:
         return self._array()
 
     def __array__(self, dtype=None, copy=None):
+        """numpy's view of our memory; a copy only when another dtype (or ``copy``) is asked."""
         array = self._array()
-        return array if dtype is None else array.astype(dtype)
+        if dtype is not None:
+            array = array.astype(dtype, copy=False)
+        return array.copy() if copy else array
 
     def item(self):
         if self.numel() != 1:
@@ -234,7 +237,8 @@ class Tensor:
             strides = _layout.contiguous_strides(self._shape)
         storage = Storage.allocate(_layout.storage_span(self._shape, strides), dtype)
         result = Tensor._make(storage, self._shape, strides, 0)
-        np.copyto(result._array(), self._array(), casting="unsafe")
+        with np.errstate(all="ignore"):  # casting NaN to an integer dtype is silent in torch
+            np.copyto(result._array(), self._array(), casting="unsafe")
         return result
 
     def type(self, dtype=None, non_blocking=False):
@@ -247,6 +251,10 @@ class Tensor:
 
     def cpu(self):
         return self
+
+    def detach(self):
+        """The same memory as a new tensor object, sharing the version counter as torch's does."""
+        return Tensor._make(self._storage, self._shape, self._strides, self._offset, self._version_counter)
 
     def float(self):
         return self.to(_dtype.float32)
