@@ -316,13 +316,13 @@ def _copy_construct(data, dtype, device, requires_grad, called_as):
         flat = []
         _flatten_checked(data, shape, 0, flat)
         inferred = _infer_dtype(flat)
-        values = _to_array(flat, inferred).reshape(shape)
+        values = _to_array(flat, dtype or inferred).reshape(shape)  # straight to the target dtype
     dtype = dtype or inferred
     return Tensor._from_fresh_array(np.array(values).astype(dtype.numpy_dtype), dtype)
 
 
 def _to_array(scalars, dtype):
-    if dtype is _dtype.int64 and any(not -2 ** 63 <= int(v) < 2 ** 63 for v in scalars):
+    if not dtype.is_floating_point and any(isinstance(v, int) and not -2 ** 63 <= v < 2 ** 63 for v in scalars):
         raise _errors.int_overflow()
     return np.array(scalars, dtype=object).astype(dtype.numpy_dtype) if scalars else \
         np.array([], dtype=dtype.numpy_dtype)
