@@ -1,4 +1,5 @@
-"""Probe the installed torch for the grad_fn class name of each differentiable operation.
+"""Probe the installed torch for the grad_fn of each differentiable operation: its class
+name and the shape of its ``next_functions``.
 
     python tools/probe_grad_fn_names.py > reference_impl/grad_fn_names.json
 
@@ -72,10 +73,15 @@ def _setitem():
     return z
 
 
+def describe(node):
+    """A node's class name and, per input slot, the class name of what it feeds (or None)."""
+    return {"name": type(node).__name__,
+            "next": [None if fn is None else type(fn).__name__ for fn, _ in node.next_functions]}
+
+
 def main():
-    names = {op: type(make().grad_fn).__name__ for op, make in PROBES.items()}
-    names["leaf"] = type(torch.ones(1, requires_grad=True).sum().grad_fn.next_functions[0][0]).__name__
-    json.dump({"torch": torch.__version__, "grad_fn": names}, sys.stdout, indent=1, sort_keys=True)
+    nodes = {op: describe(make().grad_fn) for op, make in PROBES.items()}
+    json.dump({"torch": torch.__version__, "grad_fn": nodes}, sys.stdout, indent=1, sort_keys=True)
     sys.stdout.write("\n")
 
 
