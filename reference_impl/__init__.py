@@ -5,6 +5,8 @@ flat numpy buffer, and every tensor is a (shape, strides, offset) view into one.
 module below holds one area and lists its public names in ``__all__``.
 """
 
+from . import autograd
+from ._autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from ._creation import *  # noqa: F403
 from ._device import device
 from ._dtype import (

@@ -39,9 +39,13 @@ def _check_device(device):
         raise _errors.no_cuda()
 
 
-def _check_requires_grad(requires_grad):
+def _requiring_grad(tensor, requires_grad):
+    """Apply a factory's ``requires_grad=`` (only floating tensors may require grad)."""
     if requires_grad:
-        raise _errors.no_autograd_yet()
+        if not tensor.dtype.is_floating_point:
+            raise _errors.requires_grad_not_floating()
+        tensor._requires_grad = True
+    return tensor
 
 
 def _allocate(op_name, size, dtype, fill, device=None, requires_grad=False):
@@ -49,13 +53,12 @@ def _allocate(op_name, size, dtype, fill, device=None, requires_grad=False):
     if any(s < 0 for s in shape):
         raise _errors.zeros_negative_dimension() if op_name == "zeros" else _errors.negative_dimension_in(shape)
     _check_device(device)
-    _check_requires_grad(requires_grad)
     dtype = _dtype.resolve(dtype, op_name) or _dtype.get_default_dtype()
     if fill is None and _deterministic:
         fill = np.nan if dtype.is_floating_point else np.iinfo(dtype.numpy_dtype).max if dtype is not _dtype.bool \
             else True
     storage = Storage.allocate(_layout.numel(shape), dtype, fill)
-    return Tensor._make(storage, shape, _layout.contiguous_strides(shape))
+    return _requiring_grad(Tensor._make(storage, shape, _layout.contiguous_strides(shape)), requires_grad)
 
 
 def empty(*size, dtype=None, device=None, requires_grad=False):
@@ -82,9 +85,9 @@ def eye(n, m=None, *, dtype=None, device=None, requires_grad=False):
         raise _errors.eye_negative("n", n)
     if m is not None and m < 0:
         raise _errors.eye_negative("m", m)
-    result = zeros(n, n if m is None else m, dtype=dtype, device=device, requires_grad=requires_grad)
+    result = zeros(n, n if m is None else m, dtype=dtype, device=device)
     np.fill_diagonal(result._array(), 1)
-    return result
+    return _requiring_grad(result, requires_grad)
 
 
 # -- the *_like family and new_* methods ----------------------------------------------------------
@@ -102,27 +105,24 @@ def _like(input, dtype, fill, op_name):
 
 def empty_like(input, *, dtype=None, device=None, requires_grad=False):
     _check_device(device)
-    _check_requires_grad(requires_grad)
-    return _like(input, dtype, None, "empty_like")
+    return _requiring_grad(_like(input, dtype, None, "empty_like"), requires_grad)
 
 
 def zeros_like(input, *, dtype=None, device=None, requires_grad=False):
     _check_device(device)
-    _check_requires_grad(requires_grad)
-    return _like(input, dtype, 0, "zeros_like")
+    return _requiring_grad(_like(input, dtype, 0, "zeros_like"), requires_grad)
 
 
 def ones_like(input, *, dtype=None, device=None, requires_grad=False):
     _check_device(device)
-    _check_requires_grad(requires_grad)
-    return _like(input, dtype, 1, "ones_like")
+    return _requiring_grad(_like(input, dtype, 1, "ones_like"), requires_grad)
 
 
 def full_like(input, fill_value, *, dtype=None, device=None, requires_grad=False):
     _check_device(device)
-    _check_requires_grad(requires_grad)
     dtype = _dtype.resolve(dtype, "full_like") or input.dtype
-    return _like(input, dtype, np.array(fill_value).astype(dtype.numpy_dtype), "full_like")
+    return _requiring_grad(_like(input, dtype, np.array(fill_value).astype(dtype.numpy_dtype), "full_like"),
+                           requires_grad)
 
 
 @tensor_method()
@@ -162,7 +162,6 @@ def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=Fa
     if end is None:
         start, end = 0, start
     _check_device(device)
-    _check_requires_grad(requires_grad)
     if dtype is None:
         any_float = any(isinstance(v, float) for v in (start, end, step))
         dtype = _dtype.get_default_dtype() if any_float else _dtype.int64
@@ -177,7 +176,7 @@ def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=Fa
     if not (math.isfinite(span) and 0 <= span < 2 ** 63):
         raise _errors.arange_size_overflow()
     size = math.ceil(span)
-    return Tensor._from_fresh_array(_arange_values(start, step, size, dtype), dtype)
+    return _requiring_grad(Tensor._from_fresh_array(_arange_values(start, step, size, dtype), dtype), requires_grad)
 
 
 def _arange_values(start, step, count, dtype):
@@ -207,9 +206,9 @@ def linspace(start, end, steps, *, dtype=None, device=None, requires_grad=False)
     if steps < 0:
         raise _errors.linspace_negative_steps()
     _check_device(device)
-    _check_requires_grad(requires_grad)
     dtype = _dtype.resolve(dtype, "linspace") or _dtype.get_default_dtype()
-    return Tensor._from_fresh_array(_linspace_values(start, end, steps, dtype), dtype)
+    return _requiring_grad(Tensor._from_fresh_array(_linspace_values(start, end, steps, dtype), dtype),
+                           requires_grad)
 
 
 def _linspace_values(start, end, steps, dtype):
@@ -235,18 +234,29 @@ def _linspace_values(start, end, steps, dtype):
 def fma(a, b, c):
     """``a * b + c`` with a single rounding, as a fused multiply-add gives (float64 arrays).
 
-    The product's rounding error comes from Veltkamp splitting, the sum's from TwoSum; the
-    pieces add back exactly but for astronomically rare ties.
+    Error-free transformations keep every rounding error: the product's (Veltkamp
+    splitting) and the sums' (TwoSum), so ``result + w + v`` is exact; a result that sits
+    exactly halfway is then nudged the way the remaining error points. Exact as long as
+    the product does not underflow, which ranges (integer index times a step) never do.
     """
     a, b, c = np.float64(a), np.asarray(b, dtype=np.float64), np.float64(c)
     product = a * b
     a_high, a_low = _split(a)
     b_high, b_low = _split(b)
     product_error = ((a_high * b_high - product) + a_high * b_low + a_low * b_high) + a_low * b_low
-    total = product + c
-    c_part = total - product
-    sum_error = (product - (total - c_part)) + (c - c_part)
-    return total + (sum_error + product_error)
+    total, sum_error = _two_sum(product, c)
+    errors, v = _two_sum(sum_error, product_error)
+    result, w = _two_sum(total, errors)
+    neighbour = np.nextafter(result, np.where(w > 0, np.inf, -np.inf))
+    halfway = (np.abs(w) == np.abs(neighbour - result) / 2) & (v != 0) & (np.sign(v) == np.sign(w))
+    return np.where(halfway, neighbour, result)
+
+
+def _two_sum(x, y):
+    """``x + y`` rounded, and the exact rounding error."""
+    total = x + y
+    y_part = total - x
+    return total, (x - (total - y_part)) + (y - y_part)
 
 
 def _split(x):
@@ -299,7 +309,6 @@ def tensor(data, *, dtype=None, device=None, requires_grad=False):
 
 def _copy_construct(data, dtype, device, requires_grad, called_as):
     _check_device(device)
-    _check_requires_grad(requires_grad)
     dtype = _dtype.resolve(dtype, "tensor")
     if isinstance(data, Tensor):
         warnings.warn(_errors.copy_construct_warning_from(called_as), UserWarning, stacklevel=3)
@@ -318,7 +327,8 @@ def _copy_construct(data, dtype, device, requires_grad, called_as):
         inferred = _infer_dtype(flat)
         values = _to_array(flat, dtype or inferred).reshape(shape)  # straight to the target dtype
     dtype = dtype or inferred
-    return Tensor._from_fresh_array(np.array(values).astype(dtype.numpy_dtype), dtype)
+    return _requiring_grad(Tensor._from_fresh_array(np.array(values).astype(dtype.numpy_dtype), dtype),
+                           requires_grad)
 
 
 def _to_array(scalars, dtype):

@@ -7,7 +7,8 @@ the promoted one, which inputs torch refuses, and what computes the values.
 
 import numpy as np
 
-from . import _dtype, _errors, _layout
+from . import _autograd, _dtype, _errors, _layout
+from ._autograd import is_recording_for, record
 from ._ops import as_array, check_writable, operand_dtype, quiet, shape_of, store, store_inplace, tensor_method
 from ._tensor import Tensor
 
@@ -72,30 +73,45 @@ def _check_integer_divisor(a, b):
         raise _errors.integer_division_by_zero()
 
 
+def _operand_kind(op, other):
+    """The grad_fn table key: torch names some nodes differently for a scalar operand."""
+    return op if isinstance(other, Tensor) else op + "_scalar"
+
+
 @tensor_method()
 def add(input, other, *, alpha=1, out=None):
     """``input + alpha * other``."""
-    return _binary(input, other, lambda x, y: np.add(x, y * y.dtype.type(alpha) if alpha != 1 else y), out=out)
+    result = _binary(input, other, lambda x, y: np.add(x, y * y.dtype.type(alpha) if alpha != 1 else y), out=out)
+    return record(result, _operand_kind("add", other), (input, other), lambda grad: (grad, grad * alpha))
 
 
 @tensor_method()
 def sub(input, other, *, alpha=1, out=None):
     """``input - alpha * other``; torch refuses it for bool operands."""
     _check_subtractable(input, other)
-    return _binary(input, other, lambda x, y: np.subtract(x, y * y.dtype.type(alpha) if alpha != 1 else y),
-                   out=out)
+    result = _binary(input, other, lambda x, y: np.subtract(x, y * y.dtype.type(alpha) if alpha != 1 else y),
+                     out=out)
+    if not isinstance(input, Tensor):  # ``2 - x``: torch records RsubBackward1 on x alone
+        return record(result, "rsub_scalar", (other,), lambda grad: -grad * alpha)
+    return record(result, _operand_kind("sub", other), (input, other), lambda grad: (grad, -grad * alpha))
 
 
 @tensor_method()
 def mul(input, other, *, out=None):
-    return _binary(input, other, np.multiply, out=out)
+    result = _binary(input, other, np.multiply, out=out)
+    return record(result, _operand_kind("mul", other), (input, other),
+                  lambda grad, a, b: (grad * b, grad * a), saved=(input, other))
 
 
 @tensor_method()
 def div(input, other, *, rounding_mode=None, out=None):
     """True division, or rounded toward zero (``trunc``) or down (``floor``)."""
     if rounding_mode is None:
-        return _binary(input, other, np.true_divide, out=out, compute=_to_float)
+        if not isinstance(input, Tensor):  # ``2 / x``: torch computes x.reciprocal() * 2
+            return mul(reciprocal(other), input, out=out)
+        result = _binary(input, other, np.true_divide, out=out, compute=_to_float)
+        return record(result, _operand_kind("div", other), (input, other),
+                      lambda grad, a, b: (grad / b, -grad * a / (b * b)), saved=(input, other))
     if rounding_mode == "trunc":
         _check_integer_divisor(input, other)
         return _binary(input, other, _trunc_divide, out=out)
@@ -123,14 +139,16 @@ def floor_divide(input, other, *, out=None):
 def remainder(input, other, *, out=None):
     """Python's ``%``: the result takes the divisor's sign."""
     _check_integer_divisor(input, other)
-    return _binary(input, other, np.remainder, out=out)
+    result = _binary(input, other, np.remainder, out=out)
+    return record(result, "remainder_scalar", (input,), lambda grad: grad)
 
 
 @tensor_method()
 def fmod(input, other, *, out=None):
     """C's fmod: the result takes the dividend's sign."""
     _check_integer_divisor(input, other)
-    return _binary(input, other, np.fmod, out=out)
+    result = _binary(input, other, np.fmod, out=out)
+    return record(result, "fmod_scalar", (input,), lambda grad: grad)
 
 
 @tensor_method()
@@ -139,7 +157,16 @@ def pow(input, exponent, *, out=None):
     if not isinstance(exponent, Tensor) and isinstance(exponent, int) and exponent < 0 \
             and not _dtype.result_type(input, exponent).is_floating_point:
         raise _errors.negative_integer_power()
-    return _binary(input, exponent, _power, out=out)
+    result = _binary(input, exponent, _power, out=out)
+    if not isinstance(input, Tensor):  # ``2 ** x``
+        return record(result, "rpow_scalar", (exponent,), lambda grad, r: grad * r * float(np.log(input)),
+                      saved=(result,))
+    if not isinstance(exponent, Tensor):
+        return record(result, "pow_scalar", (input,),
+                      lambda grad, x: grad * exponent * x ** (exponent - 1) if exponent != 0 else grad * 0,
+                      saved=(input,))
+    return record(result, "pow", (input, exponent),
+                  lambda grad, x, e, r: (grad * e * x ** (e - 1), grad * r * log(x)), saved=(input, exponent, result))
 
 
 def _power(base, exponent):
@@ -154,12 +181,25 @@ def _power(base, exponent):
 
 @tensor_method()
 def maximum(input, other, *, out=None):
-    return _binary(input, other, np.maximum, out=out)
+    result = _binary(input, other, np.maximum, out=out)
+    return record(result, "maximum", (input, other), _split_ties(gt), saved=(input, other))
 
 
 @tensor_method()
 def minimum(input, other, *, out=None):
-    return _binary(input, other, np.minimum, out=out)
+    result = _binary(input, other, np.minimum, out=out)
+    return record(result, "minimum", (input, other), _split_ties(lt), saved=(input, other))
+
+
+def _split_ties(wins):
+    """maximum/minimum's chain rule: the gradient goes to the winner, halved on a tie."""
+
+    def backward(grad, a, b):
+        tie = eq(a, b)
+        share = where(tie, grad / 2, grad)
+        return where(wins(a, b) | tie, share, 0.0), where(wins(b, a) | tie, share, 0.0)
+
+    return backward
 
 
 def _comparison(kernel, name):
@@ -222,12 +262,17 @@ def _unary(input, kernel, *, out=None, floating=False, inplace=False):
     return store(values, dtype, out, inputs=(input,))
 
 
-def _float_math(kernel, name):
+def _float_math(kernel, name, chain_rule, saves="input"):
+    """A float unary op with its chain rule ``chain_rule(grad, saved)``, where ``saved`` is the
+    op's input or its result, as torch saves it."""
+
     def function(input, *, out=None):
-        return _unary(input, kernel, out=out, floating=True)
+        result = _unary(input, kernel, out=out, floating=True)
+        saved = input if saves == "input" else result
+        return record(result, name, (input,), chain_rule, saved=(saved,))
 
     def in_place(self):
-        return _unary(self, kernel, floating=True, inplace=True)
+        return _recorded_in_place(self, function)
 
     function.__name__ = function.__qualname__ = name
     tensor_method(name)(function)
@@ -239,37 +284,41 @@ def _sigmoid(x):
     return np.where(x >= 0, 1 / (1 + np.exp(-x)), np.exp(x) / (1 + np.exp(x))).astype(x.dtype)
 
 
-exp = _float_math(np.exp, "exp")
-exp2 = _float_math(np.exp2, "exp2")
-expm1 = _float_math(np.expm1, "expm1")
-log = _float_math(np.log, "log")
-log2 = _float_math(np.log2, "log2")
-log10 = _float_math(np.log10, "log10")
-log1p = _float_math(np.log1p, "log1p")
-sqrt = _float_math(np.sqrt, "sqrt")
-rsqrt = _float_math(lambda x: 1 / np.sqrt(x), "rsqrt")
-sin = _float_math(np.sin, "sin")
-cos = _float_math(np.cos, "cos")
-tan = _float_math(np.tan, "tan")
-sinh = _float_math(np.sinh, "sinh")
-cosh = _float_math(np.cosh, "cosh")
-tanh = _float_math(np.tanh, "tanh")
-sigmoid = _float_math(_sigmoid, "sigmoid")
-reciprocal = _float_math(np.reciprocal, "reciprocal")
+_LN2, _LN10 = float(np.log(2)), float(np.log(10))
+exp = _float_math(np.exp, "exp", lambda grad, r: grad * r, saves="result")
+exp2 = _float_math(np.exp2, "exp2", lambda grad, r: grad * r * _LN2, saves="result")
+expm1 = _float_math(np.expm1, "expm1", lambda grad, r: grad * (r + 1), saves="result")
+log = _float_math(np.log, "log", lambda grad, x: grad / x)
+log2 = _float_math(np.log2, "log2", lambda grad, x: grad / (x * _LN2))
+log10 = _float_math(np.log10, "log10", lambda grad, x: grad / (x * _LN10))
+log1p = _float_math(np.log1p, "log1p", lambda grad, x: grad / (x + 1))
+sqrt = _float_math(np.sqrt, "sqrt", lambda grad, r: grad / (2 * r), saves="result")
+rsqrt = _float_math(lambda x: 1 / np.sqrt(x), "rsqrt", lambda grad, r: -0.5 * grad * r ** 3, saves="result")
+sin = _float_math(np.sin, "sin", lambda grad, x: grad * cos(x))
+cos = _float_math(np.cos, "cos", lambda grad, x: grad * -sin(x))
+tan = _float_math(np.tan, "tan", lambda grad, r: grad * (1 + r * r), saves="result")
+sinh = _float_math(np.sinh, "sinh", lambda grad, x: grad * cosh(x))
+cosh = _float_math(np.cosh, "cosh", lambda grad, x: grad * sinh(x))
+tanh = _float_math(np.tanh, "tanh", lambda grad, r: grad * (1 - r * r), saves="result")
+sigmoid = _float_math(_sigmoid, "sigmoid", lambda grad, r: grad * r * (1 - r), saves="result")
+reciprocal = _float_math(np.reciprocal, "reciprocal", lambda grad, r: -grad * r * r, saves="result")
 
 
-def _same_dtype_math(kernel, name, refuse_bool=None):
-    """A unary op that keeps the input's dtype; ``refuse_bool(dtype)`` builds torch's error."""
+def _same_dtype_math(kernel, name, chain_rule, refuse_bool=None, saves=None):
+    """A unary op that keeps the input's dtype; ``refuse_bool(dtype)`` builds torch's error.
+
+    ``chain_rule(grad, *saved)`` gets the input or the result when ``saves`` says so.
+    """
 
     def function(input, *, out=None):
         if refuse_bool and input.dtype is _dtype.bool:
             raise refuse_bool(input.dtype)
-        return _unary(input, kernel, out=out)
+        result = _unary(input, kernel, out=out)
+        saved = {"input": (input,), "result": (result,), None: ()}[saves]
+        return record(result, name, (input,), chain_rule, saved=saved)
 
     def in_place(self):
-        if refuse_bool and self.dtype is _dtype.bool:
-            raise refuse_bool(self.dtype)
-        return _unary(self, kernel, inplace=True)
+        return _recorded_in_place(self, function)
 
     function.__name__ = function.__qualname__ = name
     tensor_method(name)(function)
@@ -281,15 +330,21 @@ def _integral_unchanged(kernel):
     return lambda x: kernel(x) if x.dtype.kind == "f" else x.copy()
 
 
-neg = _same_dtype_math(np.negative, "neg", lambda _: _errors.bool_negation())
-abs = _same_dtype_math(np.abs, "abs", lambda d: _errors.not_implemented_for("abs_cpu", d))
-relu = _same_dtype_math(lambda x: np.maximum(x, x.dtype.type(0)), "relu", lambda _: _errors.bool_relu())
-floor = _same_dtype_math(_integral_unchanged(np.floor), "floor")
-ceil = _same_dtype_math(_integral_unchanged(np.ceil), "ceil")
-trunc = _same_dtype_math(_integral_unchanged(np.trunc), "trunc")
-round = _same_dtype_math(_integral_unchanged(np.round), "round")  # half to even, like torch
-sign = _same_dtype_math(lambda x: np.sign(x) if x.dtype.kind != "b" else x.copy(), "sign")
-square = _same_dtype_math(np.square, "square")
+def _zero_gradient(grad):
+    return grad * 0
+
+
+neg = _same_dtype_math(np.negative, "neg", lambda grad: -grad, lambda _: _errors.bool_negation())
+abs = _same_dtype_math(np.abs, "abs", lambda grad, x: grad * sign(x),
+                       lambda d: _errors.not_implemented_for("abs_cpu", d), saves="input")
+relu = _same_dtype_math(lambda x: np.maximum(x, x.dtype.type(0)), "relu", lambda grad, r: grad * (r > 0),
+                        lambda _: _errors.bool_relu(), saves="result")
+floor = _same_dtype_math(_integral_unchanged(np.floor), "floor", _zero_gradient)
+ceil = _same_dtype_math(_integral_unchanged(np.ceil), "ceil", _zero_gradient)
+trunc = _same_dtype_math(_integral_unchanged(np.trunc), "trunc", _zero_gradient)
+round = _same_dtype_math(_integral_unchanged(np.round), "round", _zero_gradient)  # half to even, like torch
+sign = _same_dtype_math(lambda x: np.sign(x) if x.dtype.kind != "b" else x.copy(), "sign", _zero_gradient)
+square = _same_dtype_math(np.square, "square", lambda grad, x: grad * 2 * x, saves="input")
 negative, absolute = neg, abs
 tensor_method("negative")(neg)
 tensor_method("absolute")(abs)
@@ -330,7 +385,9 @@ def where(condition, input, other, *, out=None):
     shape = _layout.broadcast_shapes(condition.shape, _layout.broadcast_shapes(shape_of(input), shape_of(other)))
     dtype = _dtype.result_type(input, other)
     values = np.broadcast_to(np.where(condition._array(), as_array(input, dtype), as_array(other, dtype)), shape)
-    return store(values, dtype, out, inputs=(condition, input, other))
+    result = store(values, dtype, out, inputs=(condition, input, other))
+    return record(result, "where", (input, other),
+                  lambda grad, c: (where(c, grad, 0.0), where(c, 0.0, grad)), saved=(condition,))
 
 
 @tensor_method("where")
@@ -351,13 +408,34 @@ def clamp(input, min=None, max=None, *, out=None):
             values = np.maximum(values, as_array(min, dtype))
         if max is not None:
             values = np.minimum(values, as_array(max, dtype))
-    return store(values, dtype, out, inputs=(input, *bounds))
+    result = store(values, dtype, out, inputs=(input, *bounds))
+    if any(isinstance(bound, Tensor) for bound in bounds):
+        return record(result, "clamp_tensors", (input, min, max), _clamp_tensors_backward(min, max),
+                      saved=(input, min, max))
+    return record(result, "clamp_scalars", (input,), lambda grad, x: grad * _within(x, min, max), saved=(input,))
+
+
+def _within(x, low, high):
+    inside = x == x if low is None else x >= low
+    return inside if high is None else inside & (x <= high)
+
+
+def _clamp_tensors_backward(low, high):
+    """With tensor bounds, the gradient goes to whichever of x, min and max was chosen."""
+
+    def backward(grad, x, low_value, high_value):
+        below = (x < low_value) if low is not None else None
+        above = (x > high_value) if high is not None else None
+        return (grad * _within(x, low_value, high_value),
+                None if below is None else grad * below,
+                None if above is None else grad * above)
+
+    return backward
 
 
 @tensor_method("clamp_", "clip_")
 def clamp_(self, min=None, max=None):
-    result = clamp(self, min, max)
-    return store_inplace(self, result._array(), result.dtype)
+    return _recorded_in_place(self, lambda x: clamp(x, min, max))
 
 
 @tensor_method()
@@ -424,11 +502,26 @@ def _in_place_of(function):
     """``x.op_(y)``: the op's result written back into ``x``, which must be able to hold it."""
 
     def in_place(self, other, **options):
-        result = function(self, other, **options)
-        return store_inplace(self, result._array(), result.dtype, inputs=(other,))
+        return _recorded_in_place(self, lambda x: function(x, other, **options), inputs=(other,))
 
     in_place.__name__ = in_place.__qualname__ = function.__name__ + "_"
     return in_place
+
+
+def _recorded_in_place(tensor, function, inputs=()):
+    """Run ``function`` on ``tensor`` out of place and write the result back into it.
+
+    When recording, the op is first applied to a snapshot that carries ``tensor``'s history
+    (so its chain rule keeps the original values), and ``tensor`` then takes the op's node
+    as its own grad_fn, as torch rebases an in-place op's history.
+    """
+    recording = is_recording_for(tensor, *inputs)
+    source = _autograd.history_snapshot(tensor) if recording else tensor
+    result = function(source)
+    store_inplace(tensor, result._array(), result.dtype, inputs=inputs)
+    if recording:
+        _autograd.take_history(tensor, result)
+    return tensor
 
 
 _register_in_place()

@@ -10,7 +10,7 @@ import warnings
 
 import numpy as np
 
-from . import _dtype, _errors, _layout
+from . import _autograd, _dtype, _errors, _layout
 from ._size import Size
 from ._storage import Storage
 from ._tensor import Tensor
@@ -63,6 +63,8 @@ def store(values, dtype, out=None, inputs=()):
     (castable dtype, resize with a warning, no partial overlap with ``inputs``)."""
     if out is None:
         return new_tensor(values, dtype)
+    if _autograd.is_recording_for(out, *inputs):
+        raise _errors.out_with_autograd(_calling_op())
     if not _dtype.can_cast(dtype, out.dtype):
         raise _errors.cannot_cast_result(dtype, out.dtype)
     shape = Size(np.shape(values))
@@ -73,6 +75,16 @@ def store(values, dtype, out=None, inputs=()):
         np.copyto(out._array(), values, casting="unsafe")
     out._bump_version()
     return out
+
+
+def _calling_op():
+    """The public op that called ``store``, for torch's error text (``mul(): …``)."""
+    import inspect
+
+    for frame in inspect.stack()[2:6]:
+        if not frame.function.startswith("_"):
+            return frame.function
+    return "op"
 
 
 def store_inplace(tensor, values, dtype, inputs=()):

@@ -147,4 +147,8 @@ def tensor_repr(tensor):
         summarize = array.size > OPTIONS.threshold
         formatter = _Formatter(_edge_values(array, summarize), dtype.is_floating_point)
         body = _body(array, indent, summarize, formatter)
+    if tensor.grad_fn is not None:
+        suffixes.append(f"grad_fn=<{type(tensor.grad_fn).__name__}>")
+    elif tensor.requires_grad:
+        suffixes.append("requires_grad=True")
     return _with_suffixes(prefix + body, suffixes, indent)

@@ -6,9 +6,11 @@ Operations live in their own modules (``_elementwise``, ``_reduction``, ``_movem
 and register themselves as methods with ``_ops.tensor_method``.
 """
 
+import warnings
+
 import numpy as np
 
-from . import _device, _dtype, _errors, _indexing, _layout, _printing
+from . import _autograd, _device, _dtype, _errors, _indexing, _layout, _printing
 from ._size import Size
 from ._storage import Storage
 
@@ -23,13 +25,8 @@ class _VersionCounter:
 
 
 class Tensor:
-    """An n-dimensional view: storage + shape + strides (in elements) + storage offset."""
-
-    # Without autograd every tensor is a leaf that does not require grad.
-    requires_grad = False
-    is_leaf = True
-    grad = None
-    grad_fn = None
+    """An n-dimensional view: storage + shape + strides (in elements) + storage offset, plus
+    its place in the autograd graph (``grad_fn``, ``requires_grad``, ``grad``)."""
 
     def __init__(self, *args, **kwargs):
         raise _errors.direct_construction()
@@ -43,6 +40,11 @@ class Tensor:
         tensor._offset = offset
         tensor._version_counter = version_counter or _VersionCounter()
         tensor._base = base
+        tensor._requires_grad = False
+        tensor._grad_fn = None
+        tensor._grad = None
+        tensor._accumulator = None  # a leaf's AccumulateGrad node, made when first needed
+        tensor._output_nr = 0
         return tensor
 
     @classmethod
@@ -127,6 +129,95 @@ class Tensor:
     def __repr__(self):
         return _printing.tensor_repr(self)
 
+    # -- autograd ---------------------------------------------------------------------------
+
+    @property
+    def requires_grad(self):
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, value):
+        self.requires_grad_(value)
+
+    def requires_grad_(self, requires_grad=True):
+        """Start (or stop) tracking this leaf; only floating tensors can require grad."""
+        if self._grad_fn is not None:
+            if not requires_grad:
+                raise _errors.requires_grad_on_non_leaf()
+            return self
+        if requires_grad and not self.dtype.is_floating_point:
+            raise _errors.requires_grad_not_floating_method()
+        self._requires_grad = bool(requires_grad)
+        return self
+
+    @property
+    def grad_fn(self):
+        return self._grad_fn
+
+    @property
+    def is_leaf(self):
+        return self._grad_fn is None
+
+    @property
+    def retains_grad(self):
+        return self._grad_fn is not None and self in self._grad_fn._retained.values()
+
+    def retain_grad(self):
+        """Keep the gradient that reaches this non-leaf in its ``.grad``."""
+        if self._grad_fn is None:
+            if not self._requires_grad:
+                raise _errors.retain_grad_without_grad()
+            return
+        self._grad_fn._retained[self._output_nr] = self
+
+    @property
+    def grad(self):
+        if self._grad_fn is not None and not self.retains_grad:
+            warnings.warn(_errors.non_leaf_grad_warning(), UserWarning, stacklevel=2)
+        return self._grad
+
+    @grad.setter
+    def grad(self, value):
+        self._grad = value
+
+    def register_hook(self, hook):
+        """Call ``hook(grad)`` when this tensor's gradient is computed; it may return a new one."""
+        from . import _autograd
+
+        if not self._requires_grad:
+            raise _errors.hook_without_grad()
+        node = self._grad_fn or _autograd.gradient_edge(self)
+        hooks = node._pre_hooks.setdefault(self._output_nr if self._grad_fn else 0, [])
+        hooks.append(hook)
+        return _RemovableHandle(hooks, hook)
+
+    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
+        from . import _autograd
+
+        _autograd.backward(self, gradient, retain_graph, create_graph, inputs)
+
+    def detach(self):
+        """The same memory and version counter, cut out of the graph."""
+        return Tensor._make(self._storage, self._shape, self._strides, self._offset, self._version_counter)
+
+    def detach_(self):
+        if self._base is not None and self._base.requires_grad:
+            raise _errors.detach_view_in_place()
+        self._grad_fn = None
+        self._requires_grad = False
+        return self
+
+    @property
+    def data(self):
+        """The same memory with a version counter of its own: writes through it go unseen by
+        autograd, which is both its use and its danger."""
+        return Tensor._make(self._storage, self._shape, self._strides, self._offset)
+
+    @data.setter
+    def data(self, other):
+        self._storage, self._shape, self._strides, self._offset = (
+            other._storage, other._shape, other._strides, other._offset)
+
     # -- views and indexing ---------------------------------------------------------------
 
     def view(self, *shape):
@@ -135,7 +226,9 @@ class Tensor:
         strides = _layout.view_strides(self._shape, self._strides, new_shape)
         if strides is None:
             raise _errors.view_stride_incompatible()
-        return self._view_as(new_shape, strides, self._offset)
+        original = self._shape
+        return _autograd.record(self._view_as(new_shape, strides, self._offset), "view", (self,),
+                                lambda grad: grad.reshape(original))
 
     def __getitem__(self, key):
         return _indexing.getitem(self, key)
@@ -154,12 +247,14 @@ class Tensor:
         storage = Storage.allocate(_layout.storage_span(self._shape, strides), self.dtype)
         copy = Tensor._make(storage, self._shape, strides, 0)
         np.copyto(copy._array(), self._array())
-        return copy
+        return _autograd.record(copy, "clone", (self,), lambda grad: grad)
 
     # -- conversions ----------------------------------------------------------------------
 
     def numpy(self):
-        """A numpy array that shares this tensor's memory."""
+        """A numpy array that shares this tensor's memory (refused while tracking gradients)."""
+        if self._requires_grad:
+            raise _errors.numpy_requires_grad()
         return self._array()
 
     def __array__(self, dtype=None, copy=None):
@@ -227,7 +322,9 @@ class Tensor:
                 raise _errors.no_cuda()
         if (dtype is None or dtype is self.dtype) and not copy:
             return self
-        return self._converted(dtype or self.dtype)
+        original = self.dtype
+        return _autograd.record(self._converted(dtype or self.dtype), "to_dtype", (self,),
+                                lambda grad: grad.to(original))
 
     def _converted(self, dtype):
         """A copy holding our values cast to ``dtype``; dense layouts keep their strides."""
@@ -252,9 +349,6 @@ class Tensor:
     def cpu(self):
         return self
 
-    def detach(self):
-        """The same memory as a new tensor object, sharing the version counter as torch's does."""
-        return Tensor._make(self._storage, self._shape, self._strides, self._offset, self._version_counter)
 
     def float(self):
         return self.to(_dtype.float32)
@@ -290,3 +384,15 @@ def _dtype_by_legacy_name(name):
         if name == f"torch.{candidate.scalar_name}Tensor":
             return candidate
     raise _errors.invalid_type_name(name)
+
+
+class _RemovableHandle:
+    """What ``register_hook`` returns: ``remove()`` takes the hook off again."""
+
+    def __init__(self, hooks, hook):
+        self._hooks = hooks
+        self._hook = hook
+
+    def remove(self):
+        if self._hook in self._hooks:
+            self._hooks.remove(self._hook)

@@ -1,0 +1,424 @@
+"""Autograd: operations recorded as a graph of nodes, and the engine that runs it backwards.
+
+An op computes its result without autograd, then calls ``record`` with its inputs, the
+tensors its chain rule needs (``saved``) and the chain rule itself, written beside the op:
+
+    return record(result, "mul", (input, other), lambda grad, a, b: (grad * b, grad * a),
+                  saved=(input, other))
+
+The engine sums each input's gradient down to the input's shape and dtype, so chain rules
+stay as simple as their formulas. Node class names (``MulBackward0``) come from
+``grad_fn_names.json``, probed from the pinned torch.
+"""
+
+import functools
+import heapq
+import itertools
+import json
+import re
+import threading
+from pathlib import Path
+
+from . import _errors
+
+_NODE_DATA = json.loads(Path(__file__).with_name("grad_fn_names.json").read_text(encoding="utf-8"))["grad_fn"]
+
+
+# -- grad mode -----------------------------------------------------------------------------------
+
+class _GradMode(threading.local):
+    enabled = True
+
+
+_mode = _GradMode()
+
+
+def is_grad_enabled():
+    return _mode.enabled
+
+
+class set_grad_enabled:
+    """Turn recording on or off: immediately as a call, or for a block as a context manager."""
+
+    def __init__(self, mode):
+        self._previous = _mode.enabled
+        _mode.enabled = bool(mode)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        _mode.enabled = self._previous
+
+    def __call__(self, function):
+        mode = _mode.enabled
+        _mode.enabled = self._previous  # used as a decorator: nothing changes until it is called
+
+        @functools.wraps(function)
+        def wrapper(*args, **kwargs):
+            with set_grad_enabled(mode):
+                return function(*args, **kwargs)
+
+        return wrapper
+
+
+class no_grad:
+    """Nothing computed inside is recorded (a context manager and a decorator)."""
+
+    _mode = False
+
+    def __enter__(self):
+        self._previous = _mode.enabled
+        _mode.enabled = self._mode
+
+    def __exit__(self, *exc):
+        _mode.enabled = self._previous
+
+    def __call__(self, function):
+        @functools.wraps(function)
+        def wrapper(*args, **kwargs):
+            with type(self)():
+                return function(*args, **kwargs)
+
+        return wrapper
+
+
+class enable_grad(no_grad):
+    """Recording back on inside a ``no_grad`` block."""
+
+    _mode = True
+
+
+# -- nodes --------------------------------------------------------------------------------------------
+
+class Node:
+    """One recorded operation: the chain rule from its outputs' gradients to its inputs'.
+
+    ``next_functions`` pairs each input with the node its gradient flows to (None for
+    inputs that need no gradient), as torch's nodes do.
+    """
+
+    _counter = itertools.count()
+
+    def __init__(self, inputs, backward, saved, outputs=1):
+        self.next_functions = tuple((gradient_edge(value), 0) for value in inputs)
+        self._input_meta = [(value.shape, value.dtype) if _is_tensor(value) else None for value in inputs]
+        self._backward = backward
+        self._saved = [(tensor, tensor._version) if _is_tensor(tensor) else (tensor, None) for tensor in saved]
+        self._freed = False
+        self._outputs = outputs
+        self._pre_hooks = {}  # output number -> hooks on the gradient arriving there
+        self._retained = {}  # output number -> non-leaf tensor whose .grad keeps that gradient
+        self._sequence_nr = next(Node._counter)
+
+    def name(self):
+        return type(self).__name__
+
+    def __repr__(self):
+        return f"<{type(self).__name__} object at {hex(id(self))}>"
+
+    def _saved_values(self):
+        """The saved tensors, refusing freed or since-modified ones with torch's errors."""
+        if self._freed and self._saved:
+            raise _errors.graph_freed()
+        values = []
+        for value, version in self._saved:
+            if version is not None and value._version != version:
+                raise _errors.saved_tensor_modified(value, _origin_name(value), version)
+            values.append(value)
+        return values
+
+    def _apply(self, grads):
+        outputs = self._backward(grads[0] if self._outputs == 1 else grads, *self._saved_values())
+        return outputs if isinstance(outputs, tuple) else (outputs,)
+
+    def _release(self):
+        self._freed = True
+        self._saved = [(None, None)] * len(self._saved) if self._saved else []
+
+
+class AccumulateGrad(Node):
+    """Where gradients end: adds them into a leaf's ``.grad``."""
+
+    def __init__(self, variable):
+        self.variable = variable
+        self.next_functions = ()
+        self._saved = []
+        self._freed = False
+        self._outputs = 1
+        self._pre_hooks = {}
+        self._retained = {}
+        self._sequence_nr = -1  # runs after every operation that feeds it
+
+
+@functools.cache
+def node_class(name):
+    return type(name, (Node,), {"__module__": "torch.autograd.graph"})
+
+
+def _origin_name(tensor):
+    """``Exp`` for a tensor made by ExpBackward0, as torch names it in version errors."""
+    node = tensor.grad_fn
+    return re.sub(r"Backward\d*$", "", type(node).__name__) if node is not None else None
+
+
+def _is_tensor(value):
+    return hasattr(value, "_storage")
+
+
+def requires_grad(value):
+    return _is_tensor(value) and value.requires_grad
+
+
+def gradient_edge(value):
+    """The node a gradient for ``value`` flows into: its grad_fn, or its leaf accumulator."""
+    if not requires_grad(value):
+        return None
+    if value.grad_fn is not None:
+        return value.grad_fn
+    if value._accumulator is None:
+        value._accumulator = AccumulateGrad(value)
+    return value._accumulator
+
+
+# -- recording ----------------------------------------------------------------------------------------
+
+def record(result, op, inputs, backward, saved=()):
+    """Attach a node to ``result`` when recording is on and some input requires grad.
+
+    ``op`` names the operation in grad_fn_names.json; ``backward(grad, *saved)`` returns
+    one gradient (or None) per input. Results that cannot carry gradients (integers,
+    bools) are returned untouched.
+    """
+    if not (_mode.enabled and any(requires_grad(value) for value in inputs)):
+        return result
+    if not result.dtype.is_floating_point:
+        return result
+    result._grad_fn = node_class(_NODE_DATA[op]["name"])(inputs, backward, saved)
+    result._requires_grad = True
+    return result
+
+
+def record_multi(results, op, inputs, backward, saved=()):
+    """``record`` for an op with several differentiable outputs (split, unbind …); its
+    ``backward`` receives one gradient per output (None where none flowed)."""
+    if not (_mode.enabled and any(requires_grad(value) for value in inputs)):
+        return results
+    node = node_class(_NODE_DATA[op]["name"])(inputs, backward, saved, outputs=len(results))
+    for number, tensor in enumerate(results):
+        tensor._grad_fn = node
+        tensor._output_nr = number
+        tensor._requires_grad = True
+    return results
+
+
+def rebase(tensor, op, inputs, backward, saved=()):
+    """Record an in-place op on ``tensor``: its history becomes the op applied to its old self.
+
+    torch refuses this on a leaf that requires grad while recording is on.
+    """
+    if _mode.enabled and tensor.requires_grad and tensor.is_leaf:
+        raise _errors.leaf_in_place()
+    return record(tensor, op, inputs, backward, saved)
+
+
+# -- the engine -------------------------------------------------------------------------------------------
+
+def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, inputs=None):
+    """Accumulate d(tensors)/d(leaf) into every reachable leaf's ``.grad`` (or only ``inputs``)."""
+    roots, grads = _roots(tensors, grad_tensors)
+    targets = None
+    if inputs is not None:
+        targets = [gradient_edge(value) for value in _as_list(inputs)]
+        if None in targets:
+            raise _errors.no_grad_fn(targets.index(None))
+    _run(roots, grads, retain_graph if retain_graph is not None else create_graph, create_graph, targets, None)
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, allow_unused=None):
+    """The gradients of ``outputs`` with respect to ``inputs``, returned instead of stored."""
+    roots, grads = _roots(outputs, grad_outputs)
+    inputs = _as_list(inputs)
+    for index, value in enumerate(inputs):
+        if not requires_grad(value):
+            raise _errors.input_does_not_require_grad(index)
+    captured = {}
+    edges = [gradient_edge(value) for value in inputs]
+    _run(roots, grads, retain_graph if retain_graph is not None else create_graph, create_graph, edges, captured)
+    results = []
+    for index, edge in enumerate(edges):
+        if edge not in captured and not allow_unused:
+            raise _errors.unused_input(index)
+        results.append(captured.get(edge))
+    return tuple(results)
+
+
+def _as_list(values):
+    return list(values) if isinstance(values, (list, tuple)) else [values]
+
+
+def _roots(tensors, grad_tensors):
+    from ._creation import ones_like
+
+    tensors = _as_list(tensors)
+    grad_tensors = _as_list(grad_tensors) if grad_tensors is not None else [None] * len(tensors)
+    roots, grads = [], []
+    for index, (tensor, gradient) in enumerate(zip(tensors, grad_tensors)):
+        if not tensor.requires_grad:
+            raise _errors.no_grad_fn(index)
+        if gradient is None:
+            if tensor.numel() != 1:
+                raise _errors.implicit_grad_not_scalar()
+            gradient = ones_like(tensor)
+        elif gradient.shape != tensor.shape:
+            raise _errors.grad_shape_mismatch(index, gradient.shape, tensor.shape)
+        roots.append(gradient_edge(tensor))
+        grads.append((tensor._output_nr, gradient))
+    return roots, grads
+
+
+def _run(roots, root_grads, retain_graph, create_graph, targets, captured):
+    """Run the graph from ``roots`` in reverse creation order, each node once all the
+    gradients flowing into it have arrived."""
+    dependencies = _count_dependencies(roots)
+    buffers = {}
+    for node, (output_nr, gradient) in zip(roots, root_grads):
+        _add_to_buffer(buffers, node, output_nr, gradient)
+    ready = [(-node._sequence_nr, id(node), node) for node in set(roots) if dependencies.get(node, 0) == 0]
+    heapq.heapify(ready)
+    with set_grad_enabled(create_graph):
+        while ready:
+            _, _, node = heapq.heappop(ready)
+            grads = _run_hooks(node, buffers.pop(node))
+            if captured is not None and node in targets:
+                captured[node] = grads[0]
+            if isinstance(node, AccumulateGrad):
+                if captured is None and (targets is None or node in targets):
+                    _accumulate(node.variable, grads[0], create_graph)
+                continue
+            _propagate(node, grads, buffers, dependencies, ready)
+            if not retain_graph:
+                node._release()
+
+
+def _count_dependencies(roots):
+    dependencies = {}
+    seen = set()
+    stack = list(roots)
+    while stack:
+        node = stack.pop()
+        if node in seen:
+            continue
+        seen.add(node)
+        for child, _ in node.next_functions:
+            if child is not None:
+                dependencies[child] = dependencies.get(child, 0) + 1
+                stack.append(child)
+    return dependencies
+
+
+def _run_hooks(node, grads):
+    for number, hooks in node._pre_hooks.items():
+        for hook in hooks:
+            changed = hook(grads[number])
+            if changed is not None:
+                grads[number] = changed
+    for number, tensor in node._retained.items():
+        if grads[number] is not None:
+            tensor._grad = grads[number].detach() if not _mode.enabled else grads[number]
+    return grads
+
+
+def _propagate(node, grads, buffers, dependencies, ready):
+    from ._creation import zeros
+
+    input_grads = node._apply(grads)
+    for (child, _), meta, gradient in zip(node.next_functions, node._input_meta, input_grads):
+        if child is None:
+            continue
+        if gradient is not None:
+            gradient = _fit(gradient, *meta)
+        else:
+            gradient = zeros(*meta[0], dtype=meta[1])
+        _add_to_buffer(buffers, child, 0, gradient)
+        dependencies[child] -= 1
+        if dependencies[child] == 0:
+            heapq.heappush(ready, (-child._sequence_nr, id(child), child))
+
+
+def _add_to_buffer(buffers, node, output_nr, gradient):
+    slots = buffers.setdefault(node, [None] * node._outputs)
+    slots[output_nr] = gradient if slots[output_nr] is None else slots[output_nr] + gradient
+
+
+def _fit(gradient, shape, dtype):
+    """A gradient summed down to its input's (broadcast) shape and cast to its dtype."""
+    from ._reduction import sum as reduce_sum
+
+    if gradient.shape != shape:
+        lead = gradient.dim() - len(shape)
+        dims = tuple(range(lead)) + tuple(lead + d for d, size in enumerate(shape)
+                                          if size == 1 and gradient.shape[lead + d] != 1)
+        if dims:
+            gradient = reduce_sum(gradient, dims, keepdim=True)
+        if lead:
+            gradient = gradient.view(shape)
+    return gradient if gradient.dtype is dtype else gradient.to(dtype)
+
+
+def _accumulate(variable, gradient, create_graph):
+    """torch's AccumulateGrad: the first gradient is stored in the leaf's own layout, later
+    ones are added (in place, unless building a graph of the gradient itself)."""
+    from ._creation import empty_like
+
+    for hook in variable._accumulator._pre_hooks.get(0, ()):
+        changed = hook(gradient)
+        if changed is not None:
+            gradient = changed
+    if variable._grad is None:
+        if create_graph:
+            variable._grad = gradient
+        else:
+            fresh = empty_like(variable)  # in the leaf's layout, as torch's grad layout contract says
+            fresh._array()[...] = gradient._array()
+            variable._grad = fresh
+    elif create_graph:
+        variable._grad = variable._grad + gradient
+    else:
+        with no_grad():
+            variable._grad.add_(gradient)
+
+
+# -- in-place ops -------------------------------------------------------------------------------------------
+
+def is_recording_for(*values):
+    """Whether an op on ``values`` is being recorded now."""
+    return _mode.enabled and any(requires_grad(value) for value in values)
+
+
+def history_snapshot(tensor):
+    """A copy of ``tensor``'s values that carries its place in the graph, for an in-place op
+    to read the original values from.
+
+    torch refuses in-place ops on leaves that require grad; on views of such tensors it
+    records CopySlices, which is not implemented here.
+    """
+    if tensor.is_leaf and tensor.requires_grad:
+        raise _errors.leaf_in_place()
+    if tensor._base is not None and tensor._base.requires_grad:
+        raise _errors.in_place_on_view_unsupported()
+    snapshot = _detached_copy(tensor)
+    snapshot._grad_fn, snapshot._output_nr = tensor._grad_fn, tensor._output_nr
+    snapshot._requires_grad = tensor._requires_grad
+    return snapshot
+
+
+def _detached_copy(tensor):
+    with no_grad():
+        return tensor.clone()
+
+
+def take_history(tensor, result):
+    """``tensor`` (just written in place) becomes the output of ``result``'s node."""
+    tensor._grad_fn, tensor._output_nr = result._grad_fn, result._output_nr
+    tensor._requires_grad = result._requires_grad
