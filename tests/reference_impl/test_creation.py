@@ -65,7 +65,7 @@ def test_factories_and_their_dtypes():
     assert torch.zeros(2, dtype=float).dtype is torch.float64 and torch.zeros(2, dtype=int).dtype is torch.int64
     with pytest.raises(TypeError, match="zeros\\(\\): argument 'dtype' must be torch.dtype, not str"):
         torch.zeros(2, dtype="float32")
-    with pytest.raises(TypeError, match="ones\\(\\): argument 'size' \\(position 1\\) must be tuple of ints, not float"):
+    with pytest.raises(TypeError, match=r"ones\(\): argument 'size' \(position 1\) must be tuple of ints, not float"):
         torch.ones(2.5)
     with pytest.raises(RuntimeError, match="Trying to create tensor with negative dimension -2: \\[3, -2\\]"):
         torch.empty(3, -2)

@@ -90,7 +90,7 @@ def test_comparisons_logic_and_operators():
     assert (~torch.tensor([True, False])).tolist() == [False, True]
     assert (~torch.tensor([5])).tolist() == [-6]
     with pytest.raises(TypeError, match="only implemented on integer and Boolean-type tensors"):
-        ~x
+        _ = ~x
     assert torch.equal(torch.tensor([1, 2]), torch.tensor([1.0, 2.0]))
     assert torch.allclose(x, x, equal_nan=True) and not torch.allclose(x, x)
     assert hash(x) == hash(x)  # defining == keeps tensors hashable, by identity
