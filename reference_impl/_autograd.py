@@ -396,17 +396,20 @@ def is_recording_for(*values):
     return _mode.enabled and any(requires_grad(value) for value in values)
 
 
-def history_snapshot(tensor):
-    """A copy of ``tensor``'s values that carries its place in the graph, for an in-place op
-    to read the original values from.
-
-    torch refuses in-place ops on leaves that require grad; on views of such tensors it
-    records CopySlices, which is not implemented here.
-    """
+def check_in_place(tensor):
+    """Refuse a recorded in-place op where torch does (a leaf that requires grad), or where
+    this implementation cannot follow torch (views of tensors that require grad, which torch
+    records as CopySlices)."""
     if tensor.is_leaf and tensor.requires_grad:
         raise _errors.leaf_in_place()
     if tensor._base is not None and tensor._base.requires_grad:
         raise _errors.in_place_on_view_unsupported()
+
+
+def history_snapshot(tensor):
+    """A copy of ``tensor``'s values that carries its place in the graph, for an in-place op
+    to read the original values from."""
+    check_in_place(tensor)
     snapshot = _detached_copy(tensor)
     snapshot._grad_fn, snapshot._output_nr = tensor._grad_fn, tensor._output_nr
     snapshot._requires_grad = tensor._requires_grad
@@ -422,3 +425,11 @@ def take_history(tensor, result):
     """``tensor`` (just written in place) becomes the output of ``result``'s node."""
     tensor._grad_fn, tensor._output_nr = result._grad_fn, result._output_nr
     tensor._requires_grad = result._requires_grad
+
+
+def record_in_place(tensor, op, inputs, backward):
+    """Record an op that wrote ``tensor`` in place from ``inputs`` (``tensor``'s old history
+    among them): it takes a new node whose edges lead to the old history."""
+    node = node_class(_NODE_DATA[op]["name"])(inputs, backward, ())
+    tensor._grad_fn, tensor._output_nr, tensor._requires_grad = node, 0, True
+    return tensor

@@ -572,10 +572,15 @@ def copy_(self, src, non_blocking=False):
     """Write ``src`` (a tensor, broadcast to our shape) into our elements, casting as needed."""
     _check_same_device(self, src)
     _layout.check_expandable(src.shape, self.shape)
+    recording = is_recording_for(self, src)
+    if recording:
+        _autograd.check_in_place(self)
     check_writable(self, (src,))
     with quiet():
         np.copyto(self._array(), src._array(), casting="unsafe")
     self._bump_version()
+    if recording:
+        _autograd.record_in_place(self, "copy_", (self, src), lambda grad: (grad * 0, grad))
     return self
 
 
@@ -586,13 +591,23 @@ def fill_(self, value):
         if value.dim() != 0:
             raise _errors.fill_with_nonscalar(value.dim())
         value = value.item()
+    recording = is_recording_for(self)
+    if recording:
+        _autograd.check_in_place(self)
     check_writable(self)
     with quiet():
         self._array()[...] = np.array(value).astype(self.dtype.numpy_dtype)
     self._bump_version()
+    if recording:
+        _autograd.record_in_place(self, "fill_", (self,), lambda grad: grad * 0)
     return self
 
 
 @tensor_method()
 def zero_(self):
-    return fill_(self, 0)
+    if not is_recording_for(self):
+        return fill_(self, 0)
+    _autograd.check_in_place(self)
+    with _autograd.no_grad():
+        fill_(self, 0)
+    return _autograd.record_in_place(self, "zero_", (self,), lambda grad: grad * 0)
