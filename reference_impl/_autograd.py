@@ -104,7 +104,9 @@ class Node:
         self.next_functions = tuple((gradient_edge(value), 0) for value in inputs)
         self._input_meta = [(value.shape, value.dtype) if _is_tensor(value) else None for value in inputs]
         self._backward = backward
-        self._saved = [(tensor, tensor._version) if _is_tensor(tensor) else (tensor, None) for tensor in saved]
+        # each saved tensor with its version and the node that made it, both as of now
+        self._saved = [(value, value._version, value.grad_fn) if _is_tensor(value) else (value, None, None)
+                       for value in saved]
         self._freed = False
         self._outputs = outputs
         self._pre_hooks = {}  # output number -> hooks on the gradient arriving there
@@ -122,11 +124,16 @@ class Node:
         if self._freed and self._saved:
             raise _errors.graph_freed()
         values = []
-        for value, version in self._saved:
+        for value, version, origin in self._saved:
             if version is not None and value._version != version:
-                raise _errors.saved_tensor_modified(value, _origin_name(value), version)
+                raise _errors.saved_tensor_modified(value, _short_name(origin), version)
             values.append(value)
         return values
+
+    def _adopt(self, output):
+        """Saved copies of this node's own output were made by this node."""
+        self._saved = [(value, version, self if value is output else origin)
+                       for value, version, origin in self._saved]
 
     def _apply(self, grads):
         outputs = self._backward(grads[0] if self._outputs == 1 else grads, *self._saved_values())
@@ -134,7 +141,7 @@ class Node:
 
     def _release(self):
         self._freed = True
-        self._saved = [(None, None)] * len(self._saved) if self._saved else []
+        self._saved = [(None, None, None)] * len(self._saved)
 
 
 class AccumulateGrad(Node):
@@ -156,9 +163,8 @@ def node_class(name):
     return type(name, (Node,), {"__module__": "torch.autograd.graph"})
 
 
-def _origin_name(tensor):
-    """``Exp`` for a tensor made by ExpBackward0, as torch names it in version errors."""
-    node = tensor.grad_fn
+def _short_name(node):
+    """``Exp`` for ExpBackward0, as torch names a saved tensor's origin in version errors."""
     return re.sub(r"Backward\d*$", "", type(node).__name__) if node is not None else None
 
 
@@ -194,7 +200,9 @@ def record(result, op, inputs, backward, saved=()):
         return result
     if not result.dtype.is_floating_point:
         return result
-    result._grad_fn = node_class(_NODE_DATA[op]["name"])(inputs, backward, saved)
+    node = node_class(_NODE_DATA[op]["name"])(inputs, backward, saved)
+    node._adopt(result)
+    result._grad_fn = node
     result._requires_grad = True
     return result
 
@@ -371,10 +379,6 @@ def _accumulate(variable, gradient, create_graph):
     ones are added (in place, unless building a graph of the gradient itself)."""
     from ._creation import empty_like
 
-    for hook in variable._accumulator._pre_hooks.get(0, ()):
-        changed = hook(gradient)
-        if changed is not None:
-            gradient = changed
     if variable._grad is None:
         if create_graph:
             variable._grad = gradient
