@@ -23,7 +23,7 @@ class Backend:
 
     @property
     def version(self):
-        return getattr(self.module, "__version__", "unknown")
+        return str(getattr(self.module, "__version__", "unknown"))
 
     def seed(self, seed):
         """Seed every generator a case can reach: Python's, numpy's and the backend's."""

@@ -99,18 +99,26 @@ def save(run, path):
 
 
 def _json_safe(value):
-    """Plain JSON: non-finite floats as strings, tuples as lists, anything else as its repr."""
+    """Strict JSON: a non-finite float becomes ``{"$float": "inf"}`` (read back exactly),
+    tuples become lists, anything else its repr."""
     if isinstance(value, dict):
         return {str(k): _json_safe(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [_json_safe(v) for v in value]
     if isinstance(value, float) and not math.isfinite(value):
-        return str(value)
+        return {_FLOAT_KEY: str(value)}
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
     return repr(value)
 
 
+_FLOAT_KEY = "$float"
+
+
+def _restore_floats(mapping):
+    return float(mapping[_FLOAT_KEY]) if mapping.keys() == {_FLOAT_KEY} else mapping
+
+
 def load(path):
     with open(path, encoding="utf-8") as stream:
-        return RunResults.from_dict(json.load(stream))
+        return RunResults.from_dict(json.load(stream, object_hook=_restore_floats))

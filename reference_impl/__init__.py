@@ -27,6 +27,7 @@ from ._dtype import (
 )
 from ._elementwise import *  # noqa: F403
 from ._linalg import *  # noqa: F403
+from ._memory_format import contiguous_format, memory_format, preserve_format
 from ._movement import *  # noqa: F403
 from ._printing import set_printoptions
 from ._random import *  # noqa: F403

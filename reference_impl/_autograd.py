@@ -291,20 +291,21 @@ def _run(roots, root_grads, retain_graph, create_graph, targets, captured):
     dependencies = _count_dependencies(roots)
     buffers = {}
     for node, (output_nr, gradient) in zip(roots, root_grads):
-        _add_to_buffer(buffers, node, output_nr, gradient)
+        _add_to_buffer(buffers, node, output_nr, gradient, owned=False, create_graph=create_graph)
     ready = [(-node._sequence_nr, id(node), node) for node in set(roots) if dependencies.get(node, 0) == 0]
     heapq.heapify(ready)
     with set_grad_enabled(create_graph):
         while ready:
             _, _, node = heapq.heappop(ready)
-            grads = _run_hooks(node, buffers.pop(node))
+            slots = buffers.pop(node, None) or [(None, False)] * node._outputs
+            grads = _run_hooks(node, [gradient for gradient, _ in slots])
             if captured is not None and node in targets:
                 captured[node] = grads[0]
             if isinstance(node, AccumulateGrad):
-                if captured is None and (targets is None or node in targets):
-                    _accumulate(node.variable, grads[0], create_graph)
+                if captured is None and (targets is None or node in targets) and grads[0] is not None:
+                    _accumulate(node.variable, grads[0], slots[0][1], create_graph)
                 continue
-            _propagate(node, grads, buffers, dependencies, ready)
+            _propagate(node, grads, buffers, dependencies, ready, create_graph)
             if not retain_graph:
                 node._release()
 
@@ -328,35 +329,53 @@ def _count_dependencies(roots):
 def _run_hooks(node, grads):
     for number, hooks in node._pre_hooks.items():
         for hook in hooks:
-            changed = hook(grads[number])
-            if changed is not None:
-                grads[number] = changed
+            if grads[number] is not None:
+                changed = hook(grads[number])
+                if changed is not None:
+                    grads[number] = changed
     for number, tensor in node._retained.items():
-        if grads[number] is not None:
-            tensor._grad = grads[number].detach() if not _mode.enabled else grads[number]
+        if grads[number] is not None:  # torch's retain_grad hook keeps a contiguous clone
+            gradient = grads[number] if _mode.enabled else grads[number].detach()
+            tensor._grad = gradient.clone() if tensor._grad is None else tensor._grad + gradient
     return grads
 
 
-def _propagate(node, grads, buffers, dependencies, ready):
-    from ._creation import zeros
+def _propagate(node, grads, buffers, dependencies, ready, create_graph):
+    """Apply a node's chain rule and pass each input's gradient on.
 
-    input_grads = node._apply(grads)
+    A node that received no gradient at all passes none on, as torch's engine skips it; an
+    input whose gradient is None gets none (a leaf's ``.grad`` then stays None).
+    """
+    if all(gradient is None for gradient in grads):
+        input_grads = (None,) * len(node.next_functions)
+    else:
+        input_grads = node._apply(grads)
+    incoming = {id(gradient) for gradient in grads if gradient is not None}
+    returned = [id(gradient) for gradient in input_grads if gradient is not None]
     for (child, _), meta, gradient in zip(node.next_functions, node._input_meta, input_grads):
         if child is None:
             continue
         if gradient is not None:
-            gradient = _fit(gradient, *meta)
-        else:
-            gradient = zeros(*meta[0], dtype=meta[1])
-        _add_to_buffer(buffers, child, 0, gradient)
+            fitted = _fit(gradient, *meta)
+            # A gradient only this edge holds may be added into in place, as torch steals it.
+            owned = fitted is not gradient or (id(gradient) not in incoming and returned.count(id(gradient)) == 1)
+            _add_to_buffer(buffers, child, 0, fitted, owned, create_graph)
         dependencies[child] -= 1
         if dependencies[child] == 0:
             heapq.heappush(ready, (-child._sequence_nr, id(child), child))
 
 
-def _add_to_buffer(buffers, node, output_nr, gradient):
-    slots = buffers.setdefault(node, [None] * node._outputs)
-    slots[output_nr] = gradient if slots[output_nr] is None else slots[output_nr] + gradient
+def _add_to_buffer(buffers, node, output_nr, gradient, owned, create_graph):
+    """Sum gradients arriving at one node output: in place into a gradient the buffer owns
+    (torch's version counters show it), else out of place."""
+    slots = buffers.setdefault(node, [(None, False)] * node._outputs)
+    current, current_owned = slots[output_nr]
+    if current is None:
+        slots[output_nr] = (gradient, owned)
+    elif current_owned and not create_graph:
+        current.add_(gradient)
+    else:
+        slots[output_nr] = (current + gradient, True)
 
 
 def _fit(gradient, shape, dtype):
@@ -374,18 +393,20 @@ def _fit(gradient, shape, dtype):
     return gradient if gradient.dtype is dtype else gradient.to(dtype)
 
 
-def _accumulate(variable, gradient, create_graph):
-    """torch's AccumulateGrad: the first gradient is stored in the leaf's own layout, later
-    ones are added (in place, unless building a graph of the gradient itself)."""
+def _accumulate(variable, gradient, owned, create_graph):
+    """torch's AccumulateGrad: the first gradient is kept as it is when it is ours and already
+    in the leaf's layout, else copied into that layout; later ones are added (in place,
+    unless building a graph of the gradient itself)."""
+    from . import _layout
     from ._creation import empty_like
 
     if variable._grad is None:
-        if create_graph:
-            variable._grad = gradient
+        dense = _layout.is_non_overlapping_and_dense(gradient.shape, gradient.stride())
+        if create_graph or (owned and dense and gradient.stride() == variable.stride()):
+            variable._grad = gradient if create_graph else gradient.detach()
         else:
-            fresh = empty_like(variable)  # in the leaf's layout, as torch's grad layout contract says
-            fresh._array()[...] = gradient._array()
-            variable._grad = fresh
+            with no_grad():
+                variable._grad = empty_like(variable).copy_(gradient)
     elif create_graph:
         variable._grad = variable._grad + gradient
     else:

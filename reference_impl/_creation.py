@@ -10,6 +10,7 @@ import warnings
 import numpy as np
 
 from . import _dtype, _errors, _layout
+from ._fma import fma64
 from ._ops import tensor_method
 from ._storage import Storage
 from ._tensor import Tensor
@@ -183,21 +184,21 @@ def _arange_values(start, step, count, dtype):
     """torch's CPU arange, bit for bit.
 
     Floating outputs are computed in double: whole vector blocks start at
-    ``fma(step, idx, start)`` (rounded to the output dtype) and each lane adds
-    ``fma(lane, step, block_start)``; the tail of fewer than two vectors takes
-    ``fma(step, idx, start)`` per element.
+    ``fma64(step, idx, start)`` (rounded to the output dtype) and each lane adds
+    ``fma64(lane, step, block_start)``; the tail of fewer than two vectors takes
+    ``fma64(step, idx, start)`` per element.
     """
     index = np.arange(count, dtype=np.float64)
     if not dtype.is_floating_point:
         return (int(start) + np.arange(count, dtype=np.int64) * int(step)).astype(dtype.numpy_dtype)
     lanes = _VECTOR_BYTES // dtype.itemsize
     blocked = count - count % (2 * lanes)
-    values = fma(np.float64(step), index, np.float64(start))
+    values = fma64(np.float64(step), index, np.float64(start))
     if blocked:
         lane = index[:blocked] % lanes
-        block_start = fma(np.float64(step), index[:blocked] - lane, np.float64(start))
+        block_start = fma64(np.float64(step), index[:blocked] - lane, np.float64(start))
         block_start = block_start.astype(dtype.numpy_dtype).astype(np.float64)
-        values[:blocked] = fma(lane, np.float64(step), block_start)
+        values[:blocked] = fma64(lane, np.float64(step), block_start)
     return values.astype(dtype.numpy_dtype)
 
 
@@ -225,44 +226,10 @@ def _linspace_values(start, end, steps, dtype):
     step = np.float64((last - first).astype(work) / np.array(steps - 1, dtype=work))
     index = np.arange(steps, dtype=np.float64)
     halfway = steps // 2
-    values = np.where(index < halfway, fma(step, index, np.float64(first)),
-                      fma(-step, steps - 1 - index, np.float64(last)))
+    values = np.where(index < halfway, fma64(step, index, np.float64(first)),
+                      fma64(-step, steps - 1 - index, np.float64(last)))
     values[0], values[-1] = first, last
     return values.astype(dtype.numpy_dtype)
-
-
-def fma(a, b, c):
-    """``a * b + c`` with a single rounding, as a fused multiply-add gives (float64 arrays).
-
-    Error-free transformations keep every rounding error: the product's (Veltkamp
-    splitting) and the sums' (TwoSum), so ``result + w + v`` is exact; a result that sits
-    exactly halfway is then nudged the way the remaining error points. Exact as long as
-    the product does not underflow, which ranges (integer index times a step) never do.
-    """
-    a, b, c = np.float64(a), np.asarray(b, dtype=np.float64), np.float64(c)
-    product = a * b
-    a_high, a_low = _split(a)
-    b_high, b_low = _split(b)
-    product_error = ((a_high * b_high - product) + a_high * b_low + a_low * b_high) + a_low * b_low
-    total, sum_error = _two_sum(product, c)
-    errors, v = _two_sum(sum_error, product_error)
-    result, w = _two_sum(total, errors)
-    neighbour = np.nextafter(result, np.where(w > 0, np.inf, -np.inf))
-    halfway = (np.abs(w) == np.abs(neighbour - result) / 2) & (v != 0) & (np.sign(v) == np.sign(w))
-    return np.where(halfway, neighbour, result)
-
-
-def _two_sum(x, y):
-    """``x + y`` rounded, and the exact rounding error."""
-    total = x + y
-    y_part = total - x
-    return total, (x - (total - y_part)) + (y - y_part)
-
-
-def _split(x):
-    scaled = 134217729.0 * x  # 2**27 + 1
-    high = scaled - (scaled - x)
-    return high, x - high
 
 
 # -- from Python data and numpy ------------------------------------------------------------------------
@@ -287,7 +254,7 @@ def from_numpy(array):
     span = _layout.storage_span(array.shape, strides)
     # With no negative strides, the array's data pointer is its lowest address.
     flat = np.lib.stride_tricks.as_strided(array, shape=(span,), strides=(itemsize,), writeable=True)
-    return Tensor._make(Storage(flat, dtype), array.shape, strides)
+    return Tensor._make(Storage(flat, dtype, resizable=False), array.shape, strides)
 
 
 def as_tensor(data, dtype=None, device=None):

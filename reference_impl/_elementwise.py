@@ -163,8 +163,8 @@ def pow(input, exponent, *, out=None):
                       saved=(result,))
     if not isinstance(exponent, Tensor):
         return record(result, "pow_scalar", (input,),
-                      lambda grad, x: grad * exponent * x ** (exponent - 1) if exponent != 0 else grad * 0,
-                      saved=(input,))
+                      lambda grad, x: grad * _times_scalar(x ** (exponent - 1), exponent) if exponent != 0
+                      else grad * 0, saved=(input,))
     return record(result, "pow", (input, exponent),
                   lambda grad, x, e, r: (grad * e * x ** (e - 1), grad * r * log(x)), saved=(input, exponent, result))
 
@@ -189,6 +189,12 @@ def maximum(input, other, *, out=None):
 def minimum(input, other, *, out=None):
     result = _binary(input, other, np.minimum, out=out)
     return record(result, "minimum", (input, other), _split_ties(lt), saved=(input, other))
+
+
+def _times_scalar(tensor, scalar):
+    """``tensor * scalar`` as torch's own chain rules compute it: the scalar is not an input
+    of the node (MulBackward1), which shows in the graph of a second derivative."""
+    return record(_binary(tensor, scalar, np.multiply), "mul_cpp_scalar", (tensor,), lambda grad: grad * scalar)
 
 
 def _split_ties(wins):
@@ -552,9 +558,10 @@ _OPERATORS = {
     "add": add, "sub": sub, "mul": mul, "truediv": div, "floordiv": floor_divide, "mod": remainder,
     "pow": pow, "and": bitwise_and, "or": bitwise_or, "xor": bitwise_xor,
 }
+_COMMUTATIVE = ("add", "mul", "and", "or", "xor")  # torch computes ``2 * x`` as ``x * 2``
 for _name, _function in _OPERATORS.items():
     setattr(Tensor, f"__{_name}__", _operator(_function))
-    setattr(Tensor, f"__r{_name}__", _operator(_function, reflected=True))
+    setattr(Tensor, f"__r{_name}__", _operator(_function, reflected=_name not in _COMMUTATIVE))
     setattr(Tensor, f"__i{_name}__", _operator(getattr(Tensor, _function.__name__ + "_")))
 for _name, _function in (("eq", eq), ("ne", ne), ("lt", lt), ("le", le), ("gt", gt), ("ge", ge)):
     setattr(Tensor, f"__{_name}__", _operator(_function))

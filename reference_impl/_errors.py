@@ -381,10 +381,8 @@ def batch_transpose_needs_matrices(attribute, ndim):
 
 
 def adjoint_needs_matrix(ndim):
-    return RuntimeError(
-        f"tensor.H is only supported on matrices (2-D tensors). Got {ndim}-D tensor. For batches of matrices,"
-        " consider using tensor.mH"
-    )
+    advice = " For batches of matrices, consider using tensor.mH" if ndim > 2 else ""
+    return RuntimeError(f"tensor.H is only supported on matrices (2-D tensors). Got {ndim}-D tensor.{advice}")
 
 
 def permute_length_mismatch(ndim, count):
@@ -501,10 +499,6 @@ def index_select_dtype():
 
 def index_select_empty_axis():
     return RuntimeError("index_select(): self indexing axis dim should be positive")
-
-
-def index_select_out_of_bounds(index, dim, size):
-    return IndexError(f"index_select(): index {index} is out of bounds for dimension {dim} with size {size}")
 
 
 def indices_out_of_data_bounds(index, size):
@@ -654,10 +648,6 @@ def index_put_dtype_mismatch(destination, source):
 
 def cannot_assign(value_type_name, tensor_type_name):
     return TypeError(f"can't assign a {value_type_name} to a {tensor_type_name}")
-
-
-def cannot_delete_items():
-    return TypeError("Tensor does not support deleting items")
 
 
 def scalar_overflow(c_type):
@@ -1098,3 +1088,22 @@ def out_with_autograd(op_name):
 
 def struct_sequence_length(name, length):
     return TypeError(f"torch.return_types.{name}() takes a 2-sequence ({length}-sequence given)")
+
+
+def index_put_with_autograd():
+    return NotImplementedError(
+        "reference_impl does not record assignments through tensor indices (index_put_) on tensors that"
+        " require grad yet"
+    )
+
+
+def too_many_indices_got(ndim, count):
+    return IndexError(f"too many indices for tensor of dimension {ndim} (got {count})")
+
+
+def resize_requires_grad():
+    return RuntimeError("cannot resize variables that require grad")
+
+
+def storage_not_resizable():
+    return RuntimeError("Trying to resize storage that is not resizable")

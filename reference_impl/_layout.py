@@ -252,7 +252,7 @@ def _expanded_dim(shape, strides, sizes, i, new_shape, new_strides):
     dim = i - (len(sizes) - len(shape))
     size = shape[dim] if dim >= 0 else 1
     stride = strides[dim] if dim >= 0 else new_shape[i + 1] * new_strides[i + 1]
-        target = sizes[i]
+    target = sizes[i]
     if target == -1:
         if dim < 0:
             raise _errors.expand_leading_minus_one(target, i)
@@ -260,5 +260,65 @@ def _expanded_dim(shape, strides, sizes, i, new_shape, new_strides):
     if size != target:
         if size != 1:
             raise _errors.expand_mismatch(target, size, i, sizes, shape)
-            size, stride = target, 0
+        size, stride = target, 0
     return size, stride
+
+
+def iteration_order(shape, operands):
+    """The order, fastest-moving dim first, in which torch's TensorIterator walks ``shape``
+    for ``operands`` ((shape, strides) pairs, broadcast to ``shape``): dims sorted by stride,
+    the first operand deciding first, ties and broadcast dims left as they are (row-major)."""
+    aligned = [iteration_strides(operand_shape, strides, shape) for operand_shape, strides in operands]
+    ndim = len(shape)
+    order = list(range(ndim - 1, -1, -1))
+
+    def should_swap(dim0, dim1):
+        for strides in aligned:
+            stride0, stride1 = strides[dim0], strides[dim1]
+            if stride0 == 0 or stride1 == 0:
+                continue
+            if stride0 != stride1:
+                return 1 if stride0 > stride1 else -1
+            if shape[dim0] > shape[dim1]:
+                return 1
+        return 0
+
+    for i in range(1, ndim):  # insertion sort that leaves ambiguous pairs alone
+        moving = i
+        for before in range(i - 1, -1, -1):
+            comparison = should_swap(order[before], order[moving])
+            if comparison > 0:
+                order[before], order[moving] = order[moving], order[before]
+                moving = before
+            elif comparison < 0:
+                break
+    return order
+
+
+def iteration_output_strides(shape, operands):
+    """Strides TensorIterator gives a new output of ``shape`` computed from ``operands``
+    ((shape, strides) pairs). Operands of the output's very shape that are all contiguous,
+    or all dense with equal strides, lend it their layout; otherwise it is dense in the
+    walking order, so it follows its inputs' memory order."""
+    if all(tuple(operand_shape) == tuple(shape) for operand_shape, _ in operands):
+        if all(is_contiguous(operand_shape, strides) for operand_shape, strides in operands):
+            return contiguous_strides(shape)
+        if len({tuple(strides) for _, strides in operands}) == 1 and is_non_overlapping_and_dense(*operands[0]):
+            return tuple(operands[0][1])
+    order = iteration_order(shape, operands)
+    if order == list(range(len(shape) - 1, -1, -1)):
+        return contiguous_strides(shape)
+    strides = [0] * len(shape)
+    step = 1
+    for dim in order:
+        strides[dim] = step
+        step *= shape[dim]
+    return tuple(strides)
+
+
+def iteration_strides(shape, strides, iteration_shape):
+    """An operand's strides as TensorIterator sees them in ``iteration_shape``: aligned on
+    the right, 0 for missing leading dims and for size-1 dims that are broadcast."""
+    lead = len(iteration_shape) - len(shape)
+    return (0,) * lead + tuple(0 if size == 1 and iteration_shape[lead + d] != 1 else stride
+                               for d, (size, stride) in enumerate(zip(shape, strides)))

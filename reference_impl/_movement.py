@@ -1,4 +1,613 @@
-"""Movement: views that re-describe the same storage, and the ops that copy elements into a
-new arrangement (cat, stack, gather …)."""
+"""Movement: views that re-describe the same storage (transpose, expand, squeeze, split …),
+and the ops that copy elements into a new arrangement (cat, stack, gather, index_select …).
 
-__all__ = []
+A view op is layout arithmetic only (``_layout``): a new (shape, strides, offset) around the
+same storage, made with ``_view_as``. A copy op computes its values with numpy and stores
+them in a fresh tensor. Both record their chain rule for autograd beside them; most
+gradients are the incoming gradient put back where the elements came from (``embedded``).
+"""
+
+import warnings
+
+import numpy as np
+
+from . import _dtype, _errors, _layout
+from ._autograd import no_grad, record, record_multi
+from ._ops import as_array, new_tensor, store, tensor_method
+from ._storage import Storage
+from ._tensor import Tensor
+
+__all__ = [
+    "argwhere", "cat", "chunk", "concat", "concatenate", "flatten", "flip", "gather", "index_select",
+    "masked_select", "moveaxis", "movedim", "narrow", "nonzero", "permute", "ravel", "reshape", "select", "split",
+    "squeeze", "stack", "swapaxes", "swapdims", "t", "transpose", "unbind", "unsqueeze",
+]
+
+
+def _sizes(args, keyword, op_name, name):
+    """``f(1, 0)``, ``f((1, 0))``, ``f([1, 0])`` or ``f(name=(1, 0))`` as one tuple of ints."""
+    if keyword is not None:
+        args = (keyword,)
+    if not args:
+        raise _errors.missing_argument(op_name, name)
+    return _layout.normalize_shape(args)
+
+
+def _view(input, op, layout, backward):
+    """A view of ``input`` with ``layout`` ((shape, strides) at the same offset, or (shape,
+    strides, offset)), recorded for autograd as ``op``."""
+    shape, strides, *offset = layout
+    view = input._view_as(shape, strides, offset[0] if offset else input.storage_offset())
+    return record(view, op, (input,), backward)
+
+
+def _reshaped_back(shape):
+    """The chain rule of an op that only changes the shape: the gradient takes it back."""
+    return lambda grad: grad.reshape(shape)
+
+
+def embedded(grad, shape, key, accumulate=False):
+    """The gradient of ``input[key]`` (a numpy key) for an ``input`` of ``shape``: ``grad``
+    at ``key`` in zeros. With ``accumulate``, elements picked more than once sum their
+    gradients; torch then adds into the zeros in place, which its ``_version`` shows."""
+    full = np.zeros(shape, grad.dtype.numpy_dtype)
+    if not accumulate:
+        full[key] = grad._array()
+        return new_tensor(full, grad.dtype)
+    np.add.at(full, key, grad._array())
+    result = new_tensor(full, grad.dtype)
+    result._bump_version()
+    return result
+
+
+def alias(input):
+    """A new view of all of ``input``: what ``x[...]`` gives. (torch names its node
+    AliasBackward0, which the probed node names lack; autograd sees a view.)"""
+    return _view(input, "view", (input.shape, input.stride()), lambda grad: grad)
+
+
+def _along(dim, index):
+    """A numpy key picking ``index`` (an int, slice or array) along ``dim``."""
+    return (slice(None),) * dim + (index,)
+
+
+# -- reordering dims ---------------------------------------------------------------------------------
+
+
+@tensor_method()
+def permute(input, *args, dims=None):
+    """The same elements with dims reordered: dim ``i`` of the result is ``dims[i]``."""
+    dims = _sizes(args, dims, "permute", "dims")
+    if len(dims) != input.dim():
+        raise _errors.permute_length_mismatch(input.dim(), len(dims))
+    order = tuple(_layout.wrap_dim(d, input.dim()) for d in dims)
+    if len(set(order)) != len(order):
+        raise _errors.permute_duplicate_dims()
+    return _permuted(input, "permute", order)
+
+
+def _permuted(input, op, order):
+    inverse = tuple(np.argsort(order).tolist())
+    return _view(input, op, _layout.permuted(input.shape, input.stride(), order),
+                 lambda grad: permute(grad, inverse))
+
+
+@tensor_method("transpose", "swapaxes", "swapdims")
+def transpose(input, dim0, dim1):
+    """Swap two dims (their sizes and strides); a 0-dim tensor accepts 0 and -1."""
+    return _swapped(input, "transpose", dim0, dim1)
+
+
+def _swapped(input, op, dim0, dim1):
+    order = list(range(input.dim()))
+    first, second = _layout.wrap_dim(dim0, input.dim()), _layout.wrap_dim(dim1, input.dim())
+    if order:
+        order[first], order[second] = order[second], order[first]
+    return _view(input, op, _layout.permuted(input.shape, input.stride(), order),
+                 lambda grad: transpose(grad, first, second))
+
+
+swapaxes = swapdims = transpose
+
+
+@tensor_method()
+def t(input):
+    """Transpose a matrix; vectors and 0-dim tensors come back as new views of themselves."""
+    if input.dim() > 2:
+        raise _errors.t_too_many_dims(input.dim())
+    return _swapped(input, "t", 0, 1 if input.dim() == 2 else 0)
+
+
+@tensor_method("movedim", "moveaxis")
+def movedim(input, source, destination):
+    """Move the dims ``source`` to the positions ``destination``; the others keep their order."""
+    source = (source,) if isinstance(source, int) else tuple(source)
+    destination = (destination,) if isinstance(destination, int) else tuple(destination)
+    if len(source) != len(destination):
+        raise _errors.movedim_length_mismatch(source, destination)
+    moved = [tuple(_layout.wrap_dim(d, input.dim()) for d in dims) for dims in (source, destination)]
+    for which, dims, wrapped in zip(("source", "destination"), (source, destination), moved):
+        if len(set(wrapped)) != len(wrapped):
+            raise _errors.movedim_repeated(which, dims)
+    if input.dim() == 0:
+        return permute(input, ())
+    order = [None] * input.dim()
+    for src, dst in zip(*moved):
+        order[dst] = src
+    staying = iter(d for d in range(input.dim()) if d not in moved[0])
+    return permute(input, [d if d is not None else next(staying) for d in order])
+
+
+moveaxis = movedim
+
+
+def _reversed_dims(self):
+    """``x.T``: all dims reversed; torch deprecates it for anything but matrices."""
+    if self.dim() == 0:
+        warnings.warn(_errors.zero_dim_transpose_warning("Tensor.T", "This function is the identity in these cases."),
+                      UserWarning, stacklevel=2)
+    elif self.dim() != 2:
+        warnings.warn(_errors.reversed_dims_warning(), UserWarning, stacklevel=2)
+    return _permuted(self, "T", tuple(range(self.dim() - 1, -1, -1)))
+
+
+def _matrix_transpose(attribute, advice):
+    """``x.mT`` / ``x.mH``: swap the last two dims (real dtypes have nothing to conjugate)."""
+
+    def transposed(self):
+        if self.dim() == 0:
+            warnings.warn(_errors.zero_dim_transpose_warning(f"Tensor.{attribute}", advice), UserWarning,
+                          stacklevel=2)
+            return self
+        if self.dim() == 1:
+            raise _errors.batch_transpose_needs_matrices(attribute, 1)
+        return _swapped(self, "mT", -2, -1)
+
+    return transposed
+
+
+def _adjoint(self):
+    """``x.H``: the conjugate transpose of a matrix (a plain transpose for real dtypes)."""
+    if self.dim() == 0:
+        warnings.warn(_errors.zero_dim_transpose_warning("Tensor.H", "Consider using x.conj()."), UserWarning,
+                      stacklevel=2)
+        return self
+    if self.dim() != 2:
+        raise _errors.adjoint_needs_matrix(self.dim())
+    return _swapped(self, "mT", 0, 1)
+
+
+Tensor.T = property(_reversed_dims)
+Tensor.mT = property(_matrix_transpose("mT", "This function is the identity in these cases."))
+Tensor.mH = property(_matrix_transpose("mH", "Consider using x.conj()."))
+Tensor.H = property(_adjoint)
+
+
+# -- changing the shape ---------------------------------------------------------------------------
+
+
+@tensor_method()
+def reshape(input, *args, shape=None):
+    """A view when the strides allow one (as ``view``), else a contiguous copy."""
+    new_shape = _layout.infer_size(_sizes(args, shape, "reshape", "shape"), input.numel())
+    strides = _layout.view_strides(input.shape, input.stride(), new_shape)
+    if strides is not None:
+        return _view(input, "reshape_view", (new_shape, strides), _reshaped_back(input.shape))
+    copy = _contiguous_copy(input)
+    return _view(copy, "reshape_copy", (new_shape, _layout.contiguous_strides(new_shape)), _reshaped_back(copy.shape))
+
+
+@tensor_method()
+def flatten(input, start_dim=0, end_dim=-1):
+    """Merge dims ``start_dim..end_dim`` into one (a view when possible, like ``reshape``)."""
+    start, end = _layout.wrap_dim(start_dim, input.dim()), _layout.wrap_dim(end_dim, input.dim())
+    if start > end:
+        raise _errors.flatten_bad_range()
+    if input.dim() == 0:
+        return reshape(input, 1)
+    if start == end:
+        return input
+    shape = input.shape
+    return reshape(input, shape[:start] + (_layout.numel(shape[start:end + 1]),) + shape[end + 1:])
+
+
+@tensor_method()
+def ravel(input):
+    """All elements as one dim: a view of a contiguous tensor, else a contiguous copy."""
+    return contiguous(input).view(-1)
+
+
+@tensor_method()
+def view_as(self, other):
+    return self.view(other.shape)
+
+
+@tensor_method()
+def reshape_as(self, other):
+    return reshape(self, other.shape)
+
+
+@tensor_method()
+def squeeze(input, dim=None):
+    """Drop size-1 dims: all of them, or those among ``dim`` (an int or a tuple)."""
+    dims = range(input.dim()) if dim is None else _layout.wrap_dims(dim, input.dim())
+    op = "squeeze" if dim is None else "squeeze_dim" if isinstance(dim, int) else "squeeze_dims"
+    return _view(input, op, _layout.squeezed(input.shape, input.stride(), set(dims)), _reshaped_back(input.shape))
+
+
+@tensor_method()
+def unsqueeze(input, dim):
+    """Insert a size-1 dim at ``dim`` (which may be ``ndim``, or negative counting from it)."""
+    layout = _layout.unsqueezed(input.shape, input.stride(), _layout.wrap_dim(dim, input.dim() + 1))
+    return _view(input, "unsqueeze", layout, _reshaped_back(input.shape))
+
+
+@tensor_method()
+def expand(self, *args, size=None):
+    """A stride-0 view repeating size-1 dims (and new leading dims); ``-1`` keeps a size."""
+    sizes = _sizes(args, size, "expand", "size")
+    if len(sizes) < self.dim():
+        raise _errors.expand_too_few_sizes(self.type(), self.shape, sizes)
+    # autograd sums the gradient back down to our shape
+    return _view(self, "expand", _layout.expanded(self.shape, self.stride(), sizes), lambda grad: grad)
+
+
+@tensor_method()
+def expand_as(self, other):
+    return expand(self, other.shape)
+
+
+@tensor_method()
+def contiguous(self, memory_format=None):
+    """Ourselves when already contiguous, else a contiguous copy."""
+    return self if self.is_contiguous() else _contiguous_copy(self)
+
+
+def _contiguous_copy(tensor):
+    """A row-major copy; autograd sees it as torch's clone."""
+    return record(new_tensor(tensor._array().copy(), tensor.dtype), "contiguous", (tensor,), lambda grad: grad)
+
+
+def _in_place(view_op, name):
+    """``x.op_()``: ``x`` itself takes the layout that ``op`` would give a new view (torch
+    counts that as an in-place change)."""
+
+    def in_place(self, *args, **kwargs):
+        view = view_op(self, *args, **kwargs)
+        self._shape, self._strides = view.shape, view.stride()
+        self._bump_version()
+        return self
+
+    in_place.__name__ = in_place.__qualname__ = name
+    return tensor_method(name)(in_place)
+
+
+for _name, _op in (("t_", t), ("transpose_", transpose), ("swapaxes_", transpose), ("swapdims_", transpose),
+                   ("squeeze_", squeeze), ("unsqueeze_", unsqueeze)):
+    _in_place(_op, _name)
+
+
+# -- parts of a tensor ----------------------------------------------------------------------------
+
+
+@tensor_method()
+def select(input, dim, index):
+    """The slice at ``index`` along ``dim``, which goes away."""
+    if input.dim() == 0:
+        raise _errors.select_zero_dim()
+    dim = _layout.wrap_dim(dim, input.dim())
+    size = input.shape[dim]
+    if not -size <= index < size:
+        raise _errors.select_out_of_range(index, input.shape, dim)
+    index %= size
+    shape = input.shape
+    return _view(input, "select", _layout.selected(input.shape, input.stride(), input.storage_offset(), dim, index),
+                 lambda grad: embedded(grad, shape, _along(dim, index)))
+
+
+@tensor_method()
+def narrow(input, dim, start, length):
+    """``length`` elements along ``dim`` from ``start`` (which may count from the end)."""
+    if input.dim() == 0:
+        raise _errors.narrow_zero_dim()
+    if length < 0:
+        raise _errors.narrow_negative_length()
+    dim = _layout.wrap_dim(dim, input.dim())
+    size = input.shape[dim]
+    start = start.__index__()
+    if not -size <= start <= size:
+        raise _errors.narrow_start_out_of_range(start, size)
+    if start < 0:
+        start += size
+    if start > size - length:
+        raise _errors.narrow_past_end(start, length, size)
+    return slice_view(input, dim, start, start + length)
+
+
+def slice_view(input, dim, start=None, stop=None, step=1):
+    """``input[..., start:stop:step]`` along ``dim`` (``step`` > 0), as the view it is."""
+    shape = input.shape
+    bounds = slice(*slice(start, stop, step).indices(shape[dim]))
+    return _view(input, "slice", _layout.sliced(shape, input.stride(), input.storage_offset(), dim, start, stop, step),
+                 lambda grad: embedded(grad, shape, _along(dim, bounds)))
+
+
+@tensor_method()
+def split(tensor, split_size_or_sections, dim=0):
+    """Views of consecutive pieces along ``dim``: of ``split_size`` each (the last may be
+    smaller), or of the listed sizes."""
+    if tensor.dim() == 0:
+        raise _errors.split_zero_dim("split")
+    if isinstance(split_size_or_sections, int):
+        step = split_size_or_sections
+        if step < 0:
+            raise _errors.split_negative_size(step)
+        dim = _layout.wrap_dim(dim, tensor.dim())
+        size = tensor.shape[dim]
+        if step == 0 and size != 0:
+            raise _errors.split_size_zero(size)
+        sizes = _equal_pieces(size, step)
+    else:
+        sizes = [int(s) for s in split_size_or_sections]
+        dim = _layout.wrap_dim(dim, tensor.dim())
+        if any(s < 0 for s in sizes):
+            raise _errors.split_sizes_negative(sizes)
+        if sum(sizes) != tensor.shape[dim]:
+            raise _errors.split_sizes_sum(tensor.shape[dim], dim, sizes)
+    return _pieces(tensor, "split", dim, sizes)
+
+
+def _equal_pieces(size, step):
+    """Sizes of ``step`` covering ``size``, the last one smaller if need be (one piece at least)."""
+    count = max(-(-size // step), 1) if step else 1
+    return [step] * (count - 1) + [size - step * (count - 1)]
+
+
+def _pieces(input, op, dim, sizes):
+    """Consecutive views of ``sizes`` along ``dim``; their gradients join back together."""
+    starts = np.cumsum([0] + sizes[:-1]).tolist()
+    with no_grad():
+        pieces = tuple(slice_view(input, dim, start, start + size) for start, size in zip(starts, sizes))
+    keys = [_along(dim, slice(start, start + size)) for start, size in zip(starts, sizes)]
+    return record_multi(pieces, op, (input,), _joined_back(input.shape, input.dtype, keys))
+
+
+def _joined_back(shape, dtype, keys):
+    """The chain rule of ops with several outputs ``input[key]``: their gradients, put back
+    (outputs that got none contribute zeros)."""
+
+    def backward(grads):
+        full = np.zeros(shape, dtype.numpy_dtype)
+        for key, grad in zip(keys, grads):
+            if grad is not None:
+                full[key] = grad._array()
+        return new_tensor(full, dtype)
+
+    return backward
+
+
+@tensor_method()
+def chunk(input, chunks, dim=0):
+    """``chunks`` views along ``dim`` of equal size, rounded up (so there may be fewer)."""
+    if input.dim() == 0:
+        raise _errors.split_zero_dim("chunk")
+    if chunks <= 0:
+        raise _errors.chunk_not_positive(chunks)
+    dim = _layout.wrap_dim(dim, input.dim())
+    step = -(-input.shape[dim] // chunks)
+    # an empty dim still gives ``chunks`` empty pieces
+    sizes = _equal_pieces(input.shape[dim], step) if step else [0] * chunks
+    return _pieces(input, "chunk", dim, sizes)
+
+
+@tensor_method()
+def unbind(input, dim=0):
+    """Every slice along ``dim``, as views."""
+    dim = _layout.wrap_dim(dim, input.dim())
+    if input.dim() == 0:
+        raise _errors.unbind_zero_dim()
+    with no_grad():
+        slices = tuple(select(input, dim, i) for i in range(input.shape[dim]))
+    keys = [_along(dim, i) for i in range(input.shape[dim])]
+    return record_multi(slices, "unbind", (input,), _joined_back(input.shape, input.dtype, keys))
+
+
+# -- copies into a new arrangement ----------------------------------------------------------------
+
+
+def _tensor_list(tensors, op_name):
+    if isinstance(tensors, Tensor) or not isinstance(tensors, (list, tuple)):
+        raise _errors.tensors_not_a_sequence(op_name, type(tensors).__name__)
+    for position, tensor in enumerate(tensors):
+        if not isinstance(tensor, Tensor):
+            raise _errors.not_a_tensor_element(position, type(tensor).__name__)
+    return list(tensors)
+
+
+def _skipped_by_cat(tensor):
+    """torch's legacy rule: a 1-D empty tensor may join any cat, and is left out of it."""
+    return tensor.shape == (0,)
+
+
+def cat(tensors, dim=0, *, out=None):
+    """Join tensors along an existing dim; the others must match. Promotes dtypes."""
+    tensors = _tensor_list(tensors, "cat")
+    if not tensors:
+        raise _errors.cat_empty()
+    for position, tensor in enumerate(tensors):
+        if tensor.dim() == 0:
+            raise _errors.cat_zero_dim(position)
+    dtype = tensors[0].dtype
+    for tensor in tensors[1:]:
+        dtype = _dtype.promote_types(dtype, tensor.dtype)
+    if out is not None and not _dtype.can_cast(dtype, out.dtype):
+        raise _errors.cat_out_cast(out.dtype)
+    joined = [(position, tensor) for position, tensor in enumerate(tensors) if not _skipped_by_cat(tensor)]
+    if not joined:
+        return store(np.empty(0, dtype.numpy_dtype), dtype, out, inputs=tensors)
+    first = joined[0][1]
+    dim = _layout.wrap_dim(dim, first.dim())
+    for position, tensor in joined:
+        if tensor.dim() != first.dim():
+            raise _errors.cat_ndim_mismatch(first.dim(), tensor.dim())
+        for d in range(first.dim()):
+            if d != dim and tensor.shape[d] != first.shape[d]:
+                raise _errors.cat_size_mismatch(dim, first.shape[d], tensor.shape[d], position)
+    values = np.concatenate([as_array(tensor, dtype) for _, tensor in joined], axis=dim)
+    sizes = [None if _skipped_by_cat(tensor) else tensor.shape[dim] for tensor in tensors]
+    return record(store(values, dtype, out, inputs=tensors), "cat", tensors, lambda grad: _cut(grad, dim, sizes))
+
+
+def _cut(grad, dim, sizes):
+    """``cat``'s chain rule: each input's part of the gradient (None for skipped inputs)."""
+    parts, start = [], 0
+    for size in sizes:
+        parts.append(None if size is None else slice_view(grad, dim, start, start + size))
+        start += size or 0
+    return tuple(parts)
+
+
+concat = concatenate = cat
+
+
+def stack(tensors, dim=0, *, out=None):
+    """Join equally shaped tensors along a new dim ``dim``."""
+    tensors = _tensor_list(tensors, "stack")
+    if not tensors:
+        raise _errors.stack_empty()
+    dim = _layout.wrap_dim(dim, tensors[0].dim() + 1)
+    for position, tensor in enumerate(tensors[1:], 1):
+        if tensor.shape != tensors[0].shape:
+            raise _errors.stack_size_mismatch(tensors[0].shape, tensor.shape, position)
+    with no_grad():
+        result = cat([unsqueeze(tensor, dim) for tensor in tensors], dim, out=out)
+    count = len(tensors)
+    return record(result, "stack", tensors, lambda grad: tuple(select(grad, dim, i) for i in range(count)))
+
+
+@tensor_method()
+def flip(input, *args, dims=None):
+    """A copy with the order of elements reversed along ``dims``; keeps a dense layout."""
+    dims = _layout.wrap_dims(_sizes(args, dims, "flip", "dims"), input.dim())
+    with no_grad():
+        result = input.clone()
+    np.copyto(result._array(), np.flip(input._array(), axis=dims if input.dim() else ()))
+    return record(result, "flip", (input,), lambda grad: flip(grad, dims))
+
+
+@tensor_method()
+def repeat(self, *args, repeats=None):
+    """A copy tiling the tensor ``repeats[i]`` times along dim ``i`` (new leading dims allowed)."""
+    repeats = _sizes(args, repeats, "repeat", "repeats")
+    if len(repeats) < self.dim():
+        raise _errors.repeat_too_few_dims()
+    padded = (1,) * (len(repeats) - self.dim()) + tuple(self.shape)
+    target = tuple(size * times for size, times in zip(padded, repeats))
+    if any(size < 0 for size in target):
+        raise _errors.negative_dimension_in(target)
+    result = new_tensor(np.tile(self._array().reshape(padded), repeats), self.dtype)
+    return record(result, "repeat", (self,), lambda grad: _summed_tiles(grad, padded, repeats))
+
+
+def _summed_tiles(grad, padded, repeats):
+    """``repeat``'s chain rule: the gradients of all copies of each element, added up."""
+    split = grad._array().reshape(tuple(n for pair in zip(repeats, padded) for n in pair))
+    return new_tensor(split.sum(axis=tuple(range(0, split.ndim, 2))), grad.dtype)
+
+
+def _index_array(index):
+    return index._array().reshape(-1).astype(np.int64)
+
+
+@tensor_method()
+def index_select(input, dim, index):
+    """A copy of the slices at ``index`` (a 1-D int tensor, no negatives) along ``dim``."""
+    dim = _layout.wrap_dim(dim, input.dim())
+    if index.dim() > 1:
+        raise _errors.index_select_not_vector()
+    if input.dim() == 0 and index.numel() != 1:
+        raise _errors.index_select_scalar_many(index.numel())
+    if index.dtype not in (_dtype.int64, _dtype.int32):
+        raise _errors.index_select_dtype()
+    positions = _index_array(index)
+    source = input._array().reshape(input.shape or (1,))
+    _check_index_select_bounds(input, dim, positions, source.shape[dim])
+    picked = np.take(source, positions, axis=dim)
+    result = new_tensor(picked.reshape(_replaced(input.shape, dim, len(positions))), input.dtype)
+    shape = input.shape
+    return record(result, "index_select", (input,), lambda grad: embedded(
+        grad.reshape(picked.shape), source.shape, _along(dim, positions), accumulate=True).reshape(shape))
+
+
+def _replaced(shape, dim, size):
+    return tuple(shape[:dim]) + (size,) + tuple(shape[dim + 1:]) if shape else ()
+
+
+def _check_index_select_bounds(input, dim, positions, size):
+    """torch's kernels word the error differently depending on the path they take."""
+    if input.dim() > 1 and positions.size and input.numel() == 0 and size == 0:
+        raise _errors.index_select_empty_axis()
+    bad = (positions < 0) | (positions >= size)
+    if not bad.any():
+        return
+    if input.dim() > 1 and (dim == 1 or input.numel() == 0):
+        raise _errors.indices_out_of_data_bounds(int(positions[np.argmax(bad)]), size)
+    raise _errors.index_out_of_range_in_self()
+
+
+@tensor_method()
+def gather(input, dim, index, *, sparse_grad=False, out=None):
+    """``result[i][j] = input[i][index[i][j]]`` (for ``dim=1``): picks along ``dim`` by ``index``."""
+    dim = _layout.wrap_dim(dim, input.dim())
+    if index.numel() == 0:
+        return store(np.empty(index.shape, input.dtype.numpy_dtype), input.dtype, out, inputs=(input, index))
+    if index.dtype not in (_dtype.int64, _dtype.int32):
+        raise _errors.gather_dtype()
+    source = input._array().reshape(input.shape or (1,))
+    positions = index._array().reshape(index.shape or (1,)).astype(np.int64)
+    if source.ndim != positions.ndim:
+        raise _errors.gather_ndim_mismatch()
+    for d in range(source.ndim):
+        if d != dim and positions.shape[d] > source.shape[d]:
+            raise _errors.gather_size_mismatch(d, index.shape, input.shape, dim)
+    size = source.shape[dim]
+    bad = (positions < 0) | (positions >= size)
+    if bad.any():
+        raise _errors.gather_out_of_bounds(int(positions.reshape(-1)[np.argmax(bad)]), dim, size)
+    cropped = source[tuple(slice(None) if d == dim else slice(0, n) for d, n in enumerate(positions.shape))]
+    values = np.take_along_axis(cropped, positions, axis=dim).reshape(index.shape)
+    key = tuple(positions if d == dim else axis for d, axis in enumerate(np.indices(positions.shape, sparse=True)))
+    shape = input.shape
+    return record(store(values, input.dtype, out, inputs=(input, index)), "gather", (input,), lambda grad: embedded(
+        grad.reshape(positions.shape), source.shape, key, accumulate=True).reshape(shape))
+
+
+@tensor_method()
+def masked_select(input, mask):
+    """A 1-D copy of the elements where ``mask`` (a bool tensor, broadcast) is True."""
+    if mask.dtype is not _dtype.bool:
+        raise _errors.masked_select_not_bool()
+    shape = _layout.broadcast_shapes(mask.shape, input.shape)
+    picked = np.array(np.broadcast_to(mask._array(), shape))
+    result = new_tensor(np.broadcast_to(input._array(), shape)[picked], input.dtype)
+    # the gradient comes back in the broadcast shape; autograd sums it down to ours
+    return record(result, "masked_select", (input,), lambda grad: embedded(grad, shape, np.nonzero(picked), True))
+
+
+@tensor_method()
+def nonzero(input, *, as_tuple=False):
+    """The positions of non-zero elements: an (n, ndim) int64 tensor, laid out column by
+    column as torch's is (strides ``(1, n)``), or with ``as_tuple`` one index tensor per dim."""
+    if as_tuple:
+        return unbind(nonzero(input if input.dim() else unsqueeze(input, 0)), 1)
+    array = input._array()
+    columns = np.nonzero(array) if input.dim() else ()
+    count = int(np.count_nonzero(array))
+    buffer = np.concatenate(columns).astype(np.int64) if columns else np.empty(0, np.int64)
+    return Tensor._make(Storage(buffer, _dtype.int64), (count, input.dim()), (1, count))
+
+
+@tensor_method()
+def argwhere(input):
+    """``nonzero(input)``: one row per non-zero element, holding its position."""
+    return nonzero(input)

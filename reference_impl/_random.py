@@ -25,6 +25,7 @@ import numpy as np
 
 from . import _creation, _device, _dtype, _errors, _layout
 from ._elementwise import add, mul
+from ._fma import fma32, fma64
 from ._ops import check_writable, quiet, store_inplace, tensor_method
 from ._tensor import Tensor
 
@@ -231,54 +232,6 @@ def set_rng_state(new_state):
     default_generator.set_state(new_state)
 
 
-# -- exact fused multiply-add -------------------------------------------------------------------
-# torch's CPU kernels are compiled with FMA contraction, so ``x * (to - from) + from`` and
-# ``z * std + mean`` are rounded once. numpy has no fma; these emulate it exactly.
-
-_DEKKER_SPLIT = 2.0**27 + 1
-
-
-def _two_sum(a, b):
-    """a + b as a rounded sum and its exact error."""
-    total = a + b
-    b_part = total - a
-    return total, (a - (total - b_part)) + (b - b_part)
-
-
-def _two_product(a, b):
-    """a * b as a rounded product and its exact error (Dekker's split into 26-bit halves)."""
-    product = a * b
-    a_scaled, b_scaled = _DEKKER_SPLIT * a, _DEKKER_SPLIT * b
-    a_high, b_high = a_scaled - (a_scaled - a), b_scaled - (b_scaled - b)
-    a_low, b_low = a - a_high, b - b_high
-    return product, ((a_high * b_high - product) + a_high * b_low + a_low * b_high) + a_low * b_low
-
-
-def _sum_rounded_to_odd(a, b):
-    """a + b rounded to odd: an inexact sum takes the neighbour with an odd last bit. Rounding
-    that result again to fewer bits gives the correctly rounded sum (Boldo and Melquiond)."""
-    total, error = _two_sum(a, b)
-    nudge = (error != 0) & ((total.view(np.int64) & 1) == 0)
-    return np.where(nudge, np.nextafter(total, np.where(error > 0, np.inf, -np.inf)), total)
-
-
-def _fma64(a, b, c):
-    """float64 fma: Dekker's exact product and sum, then one rounding of their tail."""
-    a, b, c = np.broadcast_arrays(*(np.asarray(v, dtype=np.float64) for v in (a, b, c)))
-    # Dekker's split overflows beyond ~1e300; a power-of-two scale keeps it exact.
-    scale = np.where(np.abs(b) > 2.0**900, 2.0**-128, 1.0)
-    product_high, product_low = _two_product(a, b * scale)
-    high, low = _two_sum(c * scale, product_high)
-    return (high + _sum_rounded_to_odd(low, product_low)) / scale
-
-
-def _fma32(a, b, c):
-    """float32 fma: the product is exact in float64, the sum is rounded once to float32."""
-    a, b, c = (np.asarray(v, dtype=np.float64) for v in (a, b, c))
-    with quiet():
-        return _sum_rounded_to_odd(*np.broadcast_arrays(a * b, c)).astype(np.float32)
-
-
 # -- samplers: numpy arrays in the order torch draws them ---------------------------------------
 
 def _opmath(dtype):
@@ -299,10 +252,10 @@ def _uniform(generator, count, opmath, low, high):
     into [0, 1), then fma(x, high - low, low)."""
     if opmath is np.float64:
         bits = generator._random64(count) & np.uint64(2**53 - 1)
-        return _fma64(bits.astype(np.float64) * 2.0**-53, high - low, low)
+        return fma64(bits.astype(np.float64) * 2.0**-53, high - low, low)
     bits = generator._random32(count) & np.uint32(2**24 - 1)
     x = bits.astype(np.float32) * np.float32(2**-24)
-    return _fma32(x, np.float32(high) - np.float32(low), np.float32(low))
+    return fma32(x, np.float32(high) - np.float32(low), np.float32(low))
 
 
 def _box_muller_blocks(uniforms, opmath, mean, std):
@@ -316,13 +269,13 @@ def _box_muller_blocks(uniforms, opmath, mean, std):
             radius = np.sqrt(-2 * np.log(one_minus_u))
             theta = 2 * np.pi * angle_u
             samples = np.stack([radius * np.cos(theta), radius * np.sin(theta)], axis=1)
-            return _fma64(samples, std, mean).reshape(-1)
+            return fma64(samples, std, mean).reshape(-1)
         log = np.log(one_minus_u.astype(np.float64)).astype(np.float32)
         radius = np.sqrt(np.float32(-2) * log)
         theta = (np.float32(2 * np.pi) * angle_u).astype(np.float64)
         samples = np.stack([radius * np.cos(theta).astype(np.float32), radius * np.sin(theta).astype(np.float32)],
                            axis=1)
-        return _fma32(samples, np.float32(std), np.float32(mean)).reshape(-1)
+        return fma32(samples, np.float32(std), np.float32(mean)).reshape(-1)
 
 
 def _normal_blocks(generator, count, dtype, mean, std):
@@ -357,7 +310,7 @@ def _normal_pairs(generator, count, mean, std):
     if fresh % 2:
         generator._double_normal = float(drawn[-1])
     samples.append(drawn[:fresh])
-    return _fma64(np.concatenate(samples), std, mean)
+    return fma64(np.concatenate(samples), std, mean)
 
 
 def _random_in_range(generator, count, span, base):

@@ -1,3 +1,644 @@
-"""Reductions over dims (sum, mean, max …), scans (cumsum, cumprod) and sorting."""
+"""Reductions over dims (sum, mean, max …), scans (cumsum, cumprod) and sorting.
 
-__all__ = []
+A reduction takes ``dim`` as an int or a tuple/list of ints (None: every dim), ``keepdim``,
+and numpy's spellings ``axis=``/``keepdims=``, as torch's argument parser does. numpy
+computes the values over the reduced dims folded into one contiguous last axis, so float
+sums are pairwise, close to torch's cascade sums. Results that torch returns as
+``torch.return_types`` structs (max, min, sort, topk) are tuples with named fields.
+"""
+
+import builtins
+import functools
+import types
+import warnings
+
+import numpy as np
+
+from . import _dtype, _errors, _layout
+from ._autograd import record
+from ._elementwise import _recorded_in_place, maximum, minimum
+from ._ops import new_tensor, quiet, store, tensor_method
+from ._storage import Storage
+from ._tensor import Tensor
+
+__all__ = [
+    "all", "amax", "amin", "any", "argmax", "argmin", "argsort", "cumprod", "cumsum", "max", "mean", "min",
+    "prod", "return_types", "sort", "std", "sum", "topk", "unique", "var",
+]
+
+
+# -- named results ----------------------------------------------------------------------------
+
+class _ReturnType(tuple):
+    """A (values, indices) pair that prints, and is named, like torch's ``torch.return_types.<op>``
+    (a C struct sequence: built from one 2-sequence, fields read by name or position)."""
+
+    __slots__ = ()
+    n_fields = n_sequence_fields = 2
+    n_unnamed_fields = 0
+
+    def __new__(cls, sequence):
+        items = tuple(sequence)
+        if len(items) != 2:
+            raise _errors.struct_sequence_length(cls.__name__, len(items))
+        return super().__new__(cls, items)
+
+    @property
+    def values(self):
+        return self[0]
+
+    @property
+    def indices(self):
+        return self[1]
+
+    def __getattr__(self, name):
+        raise AttributeError(f"'torch.return_types.{type(self).__name__}' object has no attribute '{name}'")
+
+    def __repr__(self):
+        return f"torch.return_types.{type(self).__name__}(\nvalues={self[0]!r},\nindices={self[1]!r})"
+
+
+return_types = types.SimpleNamespace(**{
+    name: type(name, (_ReturnType,), {"__slots__": (), "__module__": "reference_impl.return_types"})
+    for name in ("max", "min", "sort", "topk")
+})
+
+
+# -- dims and folding (shared with _linalg) -------------------------------------------------------
+
+def _numpy_names(function):
+    """Also accept numpy's ``axis=`` and ``keepdims=`` for ``dim=`` and ``keepdim=``, as torch does."""
+
+    @functools.wraps(function)
+    def accepting(*args, **kwargs):
+        for numpy_name, torch_name in (("axis", "dim"), ("keepdims", "keepdim")):
+            if numpy_name in kwargs and torch_name not in kwargs:
+                kwargs[torch_name] = kwargs.pop(numpy_name)
+        return function(*args, **kwargs)
+
+    return accepting
+
+
+def reduction_dims(input, dim, *, empty_is_all=True):
+    """The wrapped dims a reduction folds. None means every dim, and so does ``()`` except
+    for any/all, where torch reduces over no dim at all."""
+    if input.dim() == 0:  # accepts dim 0 or -1, and has no dim to fold
+        if dim is not None:
+            _layout.wrap_dims(dim, 0)
+        return ()
+    if dim is None:
+        return tuple(range(input.dim()))
+    dims = _layout.wrap_dims(dim, input.dim())
+    return dims if dims or not empty_is_all else tuple(range(input.dim()))
+
+
+def fold(array, dims):
+    """``array`` with ``dims`` moved last and merged into one contiguous axis (reduce it with axis=-1)."""
+    kept = [d for d in range(array.ndim) if d not in dims]
+    moved = np.transpose(array, kept + sorted(dims))
+    count = _layout.numel([array.shape[d] for d in dims])
+    return np.ascontiguousarray(moved).reshape(moved.shape[:len(kept)] + (count,))
+
+
+def _permuted(tensor, order):
+    """A view whose dim i is ``tensor``'s dim ``order[i]``: torch's layout for results it builds
+    contiguous in another dim order and permutes back."""
+    return tensor._view_as(tuple(tensor.shape[d] for d in order), tuple(tensor.stride()[d] for d in order),
+                           tensor.storage_offset())
+
+
+def _unfold(values, shape, dims):
+    """Undo ``fold``: ``values`` (kept dims, then ``dims`` merged last) back in ``shape``."""
+    order = [d for d in range(len(shape)) if d not in dims] + sorted(dims)
+    return np.transpose(np.reshape(values, [shape[d] for d in order]), np.argsort(order))
+
+
+def reduced_shape(shape, dims, keepdim):
+    """The shape of a reduction's result: reduced dims dropped, or kept with size 1."""
+    if keepdim:
+        return tuple(1 if d in dims else size for d, size in enumerate(shape))
+    return tuple(size for d, size in enumerate(shape) if d not in dims)
+
+
+def _reduce(input, dims, keepdim, kernel, dtype):
+    """``kernel`` (which reduces the last axis) applied to ``input``'s values as ``dtype``, folded over ``dims``."""
+    with quiet():
+        values = kernel(fold(input._array().astype(dtype.numpy_dtype, copy=False), dims))
+    return np.reshape(values, reduced_shape(input.shape, dims, keepdim))
+
+
+def _accumulator(dtype):
+    """The numpy type torch sums ``dtype`` in: float16 in float32, the rest in their own type."""
+    return np.float32 if dtype is _dtype.float16 else dtype.numpy_dtype
+
+
+def _widened(dtype):
+    """sum, prod and the scans give bool and integer inputs an int64 result."""
+    return dtype if dtype.is_floating_point else _dtype.int64
+
+
+def _check_int_dim(name, dim, position=""):
+    if not isinstance(dim, int):
+        raise _errors.dim_must_be_int(name, dim, position)
+
+
+# -- chain rules (shared with _linalg) --------------------------------------------------------------
+
+def _spread(grad, shape, dims, keepdim):
+    """A reduction's gradient sent back to every element it reduced: the reduced dims put
+    back (size 1) and expanded to the input's ``shape``."""
+    if not keepdim:
+        grad = grad.view(reduced_shape(shape, dims, keepdim=True))
+    return grad.expand(shape)
+
+
+def record_weighted(result, op, input, dims, keepdim, weights, saved=(), writes=0):
+    """Record a reduction whose gradient is the incoming one spread back over the reduced
+    elements, times ``weights(*saved)``: numpy values broadcastable to the input, which the
+    chain rule treats as constants. ``writes`` is the version torch's backward leaves on the
+    gradient it returns (how often it writes it in place)."""
+    shape = input.shape
+
+    def backward(grad, *values):
+        gradient = _spread(grad, shape, dims, keepdim) * new_tensor(weights(*values), grad.dtype)
+        for _ in range(writes):
+            gradient._bump_version()
+        return gradient
+
+    return record(result, op, (input,), backward, saved=saved)
+
+
+def _scattered(grad, shape, indices, axis):
+    """The gradient of picking ``indices`` along ``axis``: ``grad`` put back where each value
+    came from, zeros elsewhere (torch zero-fills and scatters in place: version 2)."""
+    full = np.zeros(shape, grad.dtype.numpy_dtype)
+    if full.ndim:
+        np.put_along_axis(full, indices._array(), grad._array(), axis)
+    else:
+        full[...] = grad._array()
+    gradient = new_tensor(full, grad.dtype)
+    gradient._bump_version()
+    gradient._bump_version()
+    return gradient
+
+
+# -- sum, mean, prod ------------------------------------------------------------------------------
+
+@tensor_method()
+@_numpy_names
+def sum(input, dim=None, keepdim=False, *, dtype=None, out=None):
+    """The sum over ``dim`` (every dim by default); bool and integers sum to int64 unless ``dtype``
+    (or ``out``'s dtype) says otherwise. The input is cast to that dtype first."""
+    dtype = dtype or (out.dtype if out is not None else _widened(input.dtype))
+    dims = reduction_dims(input, dim)
+    values = _reduce(input, dims, keepdim, lambda a: np.add.reduce(a, axis=-1, dtype=_accumulator(dtype)), dtype)
+    shape = input.shape
+    return record(store(values, dtype, out, inputs=(input,)), "sum" if dim is None else "sum_dim", (input,),
+                  lambda grad: _spread(grad, shape, dims, keepdim))
+
+
+@tensor_method()
+@_numpy_names
+def mean(input, dim=None, keepdim=False, *, dtype=None, out=None):
+    """The mean over ``dim``; torch refuses to guess a float dtype for integer or bool input."""
+    if dtype is None and not input.dtype.is_floating_point:
+        raise _errors.mean_needs_float("Input", input.dtype)
+    if dtype is not None and not dtype.is_floating_point:
+        raise _errors.mean_needs_float("Optional", dtype)
+    dtype = dtype or input.dtype
+    dims = reduction_dims(input, dim)
+    accumulator = np.dtype(_accumulator(dtype)).type
+    count = accumulator(_layout.numel([input.shape[d] for d in dims]))
+    # divided in the accumulator type, as torch does for float16; an empty mean is 0/0 = nan
+    values = _reduce(input, dims, keepdim, lambda a: np.add.reduce(a, axis=-1, dtype=accumulator) / count, dtype)
+    shape = input.shape
+    return record(store(values, dtype, out, inputs=(input,)), "mean" if dim is None else "mean_dim", (input,),
+                  lambda grad: _spread(grad, shape, dims, keepdim) / float(count))
+
+
+@tensor_method()
+@_numpy_names
+def prod(input, dim=None, keepdim=False, *, dtype=None, out=None):
+    """The product over one ``dim`` (or every element); bool and integers multiply to int64."""
+    if dim is not None:
+        _check_int_dim("prod", dim)
+    dtype = dtype or (out.dtype if out is not None else _widened(input.dtype))
+    dims = reduction_dims(input, dim)
+    values = _reduce(input, dims, keepdim, lambda a: np.multiply.reduce(a, axis=-1, dtype=_accumulator(dtype)),
+                     dtype)
+    return record_weighted(store(values, dtype, out, inputs=(input,)), "prod" if dim is None else "prod_dim", input,
+                           dims, keepdim, lambda x: _products_of_others(x._array(), dims), saved=(input,))
+
+
+def _products_of_others(x, dims):
+    """For each element, the product of the others it is reduced with: d prod / dx, exact
+    where there are zeros."""
+    folded = fold(x, dims)
+    ones = np.ones(folded.shape[:-1] + (1,), folded.dtype)
+    before = np.cumprod(np.concatenate([ones, folded[..., :-1]], axis=-1), axis=-1)
+    after = np.flip(np.cumprod(np.concatenate([ones, np.flip(folded, -1)[..., :-1]], axis=-1), axis=-1), -1)
+    return _unfold(before * after, x.shape, dims)
+
+
+# -- max, min and their arg- and a- forms ------------------------------------------------------------
+
+def _check_reducible(input, name, dims, shown, of_empty=_errors.reduction_of_empty):
+    """Max-like reductions have no identity, so torch refuses to reduce over nothing. ``shown``
+    are the dims as the error names them (amax/amin as given, the others wrapped), or None when
+    no dim was given."""
+    if input.numel() != 0:
+        return
+    if shown is None:
+        raise of_empty(name)
+    for d, label in zip(dims, shown):
+        if input.shape[d] == 0:
+            raise _errors.empty_reduction_dim(name, label)
+
+
+def _extreme_with_index(input, dim, keepdim, name):
+    """max/min over one dim: the values and the index of the first extreme (NaN counts as one)."""
+    _check_int_dim(name, dim)
+    dims = reduction_dims(input, dim)
+    _check_reducible(input, name, dims, shown=dims)
+    pick = np.argmax if name == "max" else np.argmin  # both take the first NaN, then the first extreme
+    folded = fold(input._array(), dims)
+    indices = pick(folded, axis=-1, keepdims=True)
+    values = np.take_along_axis(folded, indices, axis=-1)
+    shape = reduced_shape(input.shape, dims, keepdim)
+    indices = new_tensor(indices.reshape(shape), _dtype.int64)
+    values = record(new_tensor(values.reshape(shape), input.dtype), f"{name}_dim", (input,),
+                    _index_backward(input.shape, dims, keepdim), saved=(indices,))
+    return getattr(return_types, name)((values, indices))
+
+
+def _index_backward(shape, dims, keepdim):
+    """The chain rule of picking one element per reduced slice, at ``indices``."""
+    axis = dims[0] if dims else 0
+
+    def backward(grad, indices):
+        if not keepdim and dims:
+            grad, indices = grad.unsqueeze(axis), indices.unsqueeze(axis)
+        return _scattered(grad, shape, indices, axis)
+
+    return backward
+
+
+def _extreme(input, dim, keepdim, name, kernel):
+    """amax/amin (and max()/min() without dim): the extreme values, NaN winning as in torch."""
+    dims = reduction_dims(input, dim)
+    shown = None if dim in (None, (), []) else (dim,) if isinstance(dim, int) else tuple(dim)
+    _check_reducible(input, name, dims, shown)
+    result = new_tensor(_reduce(input, dims, keepdim, lambda a: kernel(a, axis=-1), input.dtype), input.dtype)
+    kept = reduced_shape(input.shape, dims, keepdim=True)
+    # torch shares the gradient evenly among the elements equal to the extreme (NaN among NaNs);
+    # for max()/min() it writes the shares into zeros in place
+    return record_weighted(result, name, input, dims, keepdim,
+                           lambda x, value: _even_shares(x._array(), value._array().reshape(kept), dims),
+                           saved=(input, result), writes=1 if name in ("max", "min") else 0)
+
+
+def _even_shares(x, value, dims):
+    """1/count where ``x`` equals its slice's extreme ``value`` (count such elements), else 0."""
+    with quiet():
+        hit = (x == value) | (np.isnan(x) & np.isnan(value))
+        return hit / np.sum(hit, axis=dims, keepdims=True)
+
+
+@tensor_method()
+@_numpy_names
+def max(input, dim=None, keepdim=False):
+    """The largest element; with ``dim``, a ``(values, indices)`` named tuple; with a tensor, ``maximum``."""
+    if isinstance(dim, Tensor):
+        return maximum(input, dim)
+    if dim is None:
+        return _extreme(input, None, False, "max", np.max)
+    return _extreme_with_index(input, dim, keepdim, "max")
+
+
+@tensor_method()
+@_numpy_names
+def min(input, dim=None, keepdim=False):
+    """The smallest element; with ``dim``, a ``(values, indices)`` named tuple; with a tensor, ``minimum``."""
+    if isinstance(dim, Tensor):
+        return minimum(input, dim)
+    if dim is None:
+        return _extreme(input, None, False, "min", np.min)
+    return _extreme_with_index(input, dim, keepdim, "min")
+
+
+@tensor_method()
+@_numpy_names
+def amax(input, dim=(), keepdim=False):
+    """The largest values over ``dim`` (an int or tuple; every dim by default), without indices."""
+    return _extreme(input, dim, keepdim, "amax", np.max)
+
+
+@tensor_method()
+@_numpy_names
+def amin(input, dim=(), keepdim=False):
+    """The smallest values over ``dim`` (an int or tuple; every dim by default), without indices."""
+    return _extreme(input, dim, keepdim, "amin", np.min)
+
+
+def _arg_extreme(input, dim, keepdim, name):
+    if dim is not None:
+        _check_int_dim(name, dim)
+    if input.dtype is _dtype.bool:
+        raise _errors.arg_reduction_of_bool(name)
+    dims = reduction_dims(input, dim)
+    _check_reducible(input, name, dims, None if dim is None else dims, of_empty=_errors.arg_reduction_of_empty)
+    pick = np.argmax if name == "argmax" else np.argmin
+    return new_tensor(_reduce(input, dims, keepdim, lambda a: pick(a, axis=-1), input.dtype), _dtype.int64)
+
+
+@tensor_method()
+@_numpy_names
+def argmax(input, dim=None, keepdim=False):
+    """The index of the largest element along ``dim`` (of the flattened tensor by default); the
+    first one among ties, and the first NaN if there is one."""
+    return _arg_extreme(input, dim, keepdim, "argmax")
+
+
+@tensor_method()
+@_numpy_names
+def argmin(input, dim=None, keepdim=False):
+    """The index of the smallest element along ``dim``; the first among ties, or the first NaN."""
+    return _arg_extreme(input, dim, keepdim, "argmin")
+
+
+# -- variance ----------------------------------------------------------------------------------------
+
+def _variance(input, dim, unbiased, keepdim, correction, name):
+    if not input.dtype.is_floating_point:
+        raise _errors.std_var_needs_float()
+    if isinstance(dim, builtins.bool):  # torch's var(input, unbiased) overload
+        dim, unbiased = None, dim
+    if correction is None:
+        correction = 1 if unbiased else 0
+    dims = reduction_dims(input, dim)
+    shape = reduced_shape(input.shape, dims, keepdim)
+    folded = fold(input._array().astype(np.float64), dims)  # torch's CPU kernels accumulate in double
+    count = folded.shape[-1]
+    if (count if _layout.numel(shape) else 0) - correction <= 0:
+        warnings.warn(_errors.degrees_of_freedom_warning(name), UserWarning, stacklevel=4)
+    with quiet():
+        deviations = folded - np.add.reduce(folded, axis=-1, keepdims=True) / count
+        values = np.add.reduce(deviations * deviations, axis=-1) / builtins.max(count - correction, 0)
+        if name == "std":
+            values = np.sqrt(values)
+    result = new_tensor(values.reshape(shape), input.dtype)
+    kept = reduced_shape(input.shape, dims, keepdim=True)
+    return record_weighted(result, name if dim is None else f"{name}_dim", input, dims, keepdim,
+                           lambda x, value: _variance_slopes(x._array(), value._array().reshape(kept), dims,
+                                                             count - correction, name),
+                           saved=(input, result))
+
+
+def _variance_slopes(x, value, dims, divisor, name):
+    """d var / dx = 2 (x - mean) / (N - correction), and std's slope is that over 2 std. torch
+    divides by N - correction here even where the forward clamped it at 0."""
+    with quiet():
+        x = x.astype(np.float64)
+        slopes = 2 * (x - np.mean(x, axis=dims, keepdims=True)) / np.float64(divisor)
+        return slopes / (2 * value) if name == "std" else slopes
+
+
+@tensor_method()
+@_numpy_names
+def var(input, dim=None, unbiased=True, keepdim=False, *, correction=None):
+    """The variance over ``dim``: squared deviations summed and divided by N - correction
+    (correction 1 by default, 0 with ``unbiased=False``); torch warns when that is <= 0."""
+    return _variance(input, dim, unbiased, keepdim, correction, "var")
+
+
+@tensor_method()
+@_numpy_names
+def std(input, dim=None, unbiased=True, keepdim=False, *, correction=None):
+    """The standard deviation over ``dim``: the square root of ``var`` with the same arguments."""
+    return _variance(input, dim, unbiased, keepdim, correction, "std")
+
+
+# -- any, all ----------------------------------------------------------------------------------------
+
+def _truth(input, dim, keepdim, kernel, out):
+    """any/all give bool, except for uint8 input, which torch keeps as uint8."""
+    dtype = _dtype.uint8 if input.dtype is _dtype.uint8 else _dtype.bool
+    dims = reduction_dims(input, dim, empty_is_all=False)
+    values = _reduce(input, dims, keepdim, lambda a: kernel(a != 0, axis=-1), input.dtype)
+    return store(values, out.dtype if out is not None else dtype, out, inputs=(input,))
+
+
+@tensor_method()
+@_numpy_names
+def any(input, dim=None, keepdim=False, *, out=None):
+    """Whether any element over ``dim`` is nonzero (NaN counts); ``dim=()`` reduces nothing."""
+    return _truth(input, dim, keepdim, np.any, out)
+
+
+@tensor_method()
+@_numpy_names
+def all(input, dim=None, keepdim=False, *, out=None):
+    """Whether every element over ``dim`` is nonzero (NaN counts); ``dim=()`` reduces nothing."""
+    return _truth(input, dim, keepdim, np.all, out)
+
+
+# -- scans ---------------------------------------------------------------------------------------------
+
+def _scan_accumulator(dtype):
+    """torch's CPU scans carry float32 in double and float16 in float32."""
+    return {_dtype.float16: np.float32, _dtype.float32: np.float64}.get(dtype, _widened(dtype).numpy_dtype)
+
+
+def _scan(input, dim, dtype, out, kernel, name):
+    _check_int_dim(name, dim, " (position 1)")
+    dtype = dtype or (out.dtype if out is not None else _widened(input.dtype))
+    if dtype is _dtype.bool:
+        raise _errors.not_implemented_for(f"{name}_out_cpu", dtype)
+    axis = _layout.wrap_dim(dim, input.dim())
+    array = input._array().astype(dtype.numpy_dtype, copy=False)
+    with quiet():
+        values = kernel(array, axis=axis, dtype=_scan_accumulator(dtype)) if array.ndim else array.copy()
+    return store(values, dtype, out, inputs=(input,))
+
+
+@tensor_method()
+@_numpy_names
+def cumsum(input, dim, *, dtype=None, out=None):
+    """Running sums along ``dim``; bool and integers accumulate into int64 unless ``dtype`` says otherwise."""
+    result = _scan(input, dim, dtype, out, np.cumsum, "cumsum")
+    return record(result, "cumsum", (input,), lambda grad: _reversed_cumsum(grad, dim))
+
+
+def _reversed_cumsum(grad, dim):
+    """cumsum's chain rule: each element feeds every running sum from it on."""
+    if grad.numel() <= 1 or grad.shape[_layout.wrap_dim(dim, grad.dim())] == 1:
+        return grad
+    return grad.flip(dim).cumsum(dim).flip(dim)
+
+
+@tensor_method()
+@_numpy_names
+def cumprod(input, dim, *, dtype=None, out=None):
+    """Running products along ``dim``; bool and integers accumulate into int64 unless ``dtype`` says otherwise."""
+    result = _scan(input, dim, dtype, out, np.cumprod, "cumprod")
+    return record(result, "cumprod", (input,), lambda grad, x: new_tensor(
+        _cumprod_gradient(x._array(), grad._array(), _layout.wrap_dim(dim, x.dim())), grad.dtype), saved=(input,))
+
+
+def _cumprod_gradient(x, grad, axis):
+    """The gradient of cumprod along ``axis``, exact where ``x`` has zeros: before a slice's first
+    zero z each x_k gets (sum of grad * cumprod from k on) / x_k; x_z gets the product before it
+    times the sum of grad times the running product after it; later elements get nothing."""
+    if x.ndim == 0:
+        return grad.copy()
+    x, grad = np.moveaxis(x, axis, -1), np.moveaxis(grad, axis, -1)
+    position = np.arange(x.shape[-1])
+    zero = x == 0
+    first_zero = np.where(zero.any(-1), zero.argmax(-1), x.shape[-1])[..., None]
+    before = position < first_zero
+    with quiet():
+        tails = np.flip(np.cumsum(np.flip(grad * np.cumprod(x, -1), -1), -1), -1)
+        gradient = np.where(before, tails / np.where(before, x, 1), 0)
+        after = np.cumprod(np.where(position > first_zero, x, 1), -1)
+        at_zero = np.prod(np.where(before, x, 1), -1, keepdims=True) * np.sum(
+            np.where(position >= first_zero, grad * after, 0), -1, keepdims=True)
+    gradient = np.where(position == first_zero, at_zero, gradient)
+    return np.moveaxis(gradient, -1, axis)
+
+
+@tensor_method()
+def cumsum_(self, dim, *, dtype=None):
+    return _recorded_in_place(self, lambda x: cumsum(x, dim, dtype=dtype or self.dtype))
+
+
+@tensor_method()
+def cumprod_(self, dim, *, dtype=None):
+    return _recorded_in_place(self, lambda x: cumprod(x, dim, dtype=dtype or self.dtype))
+
+
+# -- sorting -------------------------------------------------------------------------------------------
+
+def _stable_order(array, axis, descending):
+    """Indices that sort ``array`` along ``axis``, ties in their original order, NaN as the largest."""
+    if not descending:
+        return np.argsort(array, axis=axis, kind="stable")
+    # Sorting the reversed array ascending and reversing the result keeps ties in order.
+    flipped_order = np.argsort(np.flip(array, axis), axis=axis, kind="stable")
+    return array.shape[axis] - 1 - np.flip(flipped_order, axis)
+
+
+def _moved_back(axis, ndim):
+    """The permutation that returns dim 0 to ``axis`` (undoing np.moveaxis(a, axis, 0))."""
+    order = list(range(1, ndim))
+    order.insert(axis, 0)
+    return order
+
+
+def _first(array, count, axis):
+    return array[(slice(None),) * axis + (slice(0, count),)]
+
+
+@tensor_method()
+@_numpy_names
+def sort(input, dim=-1, descending=False, *, stable=False):
+    """The values along ``dim`` in order and where each came from, as a named tuple; NaN sorts as
+    the largest value. Equal values keep their order (a stable sort). So does torch's default
+    sort (std::sort) along up to 16 elements; along more it may order ties differently."""
+    axis = _layout.wrap_dim(dim, input.dim())
+    array = input._array()
+    order = _stable_order(array, axis, descending) if array.ndim else np.zeros((), np.int64)
+    values = np.take_along_axis(array, order, axis) if array.ndim else array
+    indices = _laid_out_like(input, order, _dtype.int64)
+    shape = input.shape
+    values = record(_laid_out_like(input, values, input.dtype), "sort", (input,),
+                    lambda grad, picked: _scattered(grad, shape, picked, axis), saved=(indices,))
+    return return_types.sort((values, indices))
+
+
+def _laid_out_like(input, values, dtype):
+    """A new tensor of ``values`` with ``input``'s strides where those are dense (torch's
+    empty_like), else contiguous strides."""
+    strides = input.stride()
+    if not _layout.is_non_overlapping_and_dense(input.shape, strides):
+        strides = _layout.contiguous_strides(input.shape)
+    storage = Storage.allocate(_layout.storage_span(input.shape, strides), dtype)
+    result = Tensor._make(storage, input.shape, strides)
+    np.copyto(result._array(), values, casting="unsafe")
+    return result
+
+
+@tensor_method()
+@_numpy_names
+def argsort(input, dim=-1, descending=False, *, stable=False):
+    """The indices that ``sort`` would return."""
+    return sort(input, dim, descending, stable=stable).indices
+
+
+@tensor_method()
+@_numpy_names
+def topk(input, k, dim=-1, largest=True, sorted=True):
+    """The ``k`` largest (or smallest) values along ``dim`` with their indices, as a named tuple.
+
+    Values come in sorted order, NaN counting as the largest, also for ``sorted=False`` (where
+    torch's order is unspecified). Among equal values torch's selection picks indices in no
+    specified order; this one picks the earliest.
+    """
+    axis = _layout.wrap_dim(dim, input.dim())
+    array = input._array()
+    if not 0 <= k <= (array.shape[axis] if array.ndim else 1):
+        raise _errors.topk_out_of_range()
+    if input.dtype is _dtype.bool:
+        raise _errors.topk_of_bool()
+    if array.ndim:
+        order = _first(_stable_order(array, axis, descending=largest), k, axis)
+        values = np.take_along_axis(array, order, axis)
+    else:
+        order, values = np.zeros((), np.int64), array.copy()
+    indices = new_tensor(order, _dtype.int64)
+    shape = input.shape
+    values = record(new_tensor(values, input.dtype), "topk", (input,),
+                    lambda grad, picked: _scattered(grad, shape, picked, axis), saved=(indices,))
+    return return_types.topk((values, indices))
+
+
+@tensor_method()
+def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=None):
+    """The distinct values (or slices along ``dim``) in ascending order, which torch's CPU kernel
+    produces even for ``sorted=False``. NaNs are never equal, so each is kept. Returns a tensor,
+    or a tuple that adds the inverse indices and/or the counts when asked for."""
+    if dim is None:
+        values, inverse, counts = np.unique(input._array().reshape(-1), return_inverse=True, return_counts=True,
+                                            equal_nan=False)
+        unique_values = new_tensor(values, input.dtype)
+        inverse = inverse.reshape(input.shape)
+    else:
+        unique_values, inverse, counts = _unique_slices(input, dim)
+    result = [unique_values]
+    if return_inverse:
+        result.append(new_tensor(inverse, _dtype.int64))
+    if return_counts:
+        result.append(new_tensor(counts, _dtype.int64))
+    return result[0] if len(result) == 1 else tuple(result)
+
+
+def _unique_slices(input, dim):
+    """unique along ``dim``: torch sorts the slices with ``dim`` moved first, then moves it back
+    (an empty input comes back as it is, contiguous)."""
+    if input.dim() == 0:
+        raise _errors.dim_of_zero_dim_tensor(dim)
+    axis = _layout.wrap_dim(dim, input.dim())
+    if input.numel() == 0:
+        _check_unique_of_empty(input.shape, axis)
+        empty = np.zeros(0, np.int64)
+        return new_tensor(input._array().copy(), input.dtype), empty, empty
+    values, inverse, counts = np.unique(np.moveaxis(input._array(), axis, 0), return_inverse=True,
+                                        return_counts=True, axis=0)
+    return _permuted(new_tensor(values, input.dtype), _moved_back(axis, input.dim())), inverse.reshape(-1), counts
+
+
+def _check_unique_of_empty(shape, axis):
+    """torch finds unique slices of an empty tensor only along its one empty dim."""
+    if builtins.sum(size == 0 for size in shape) > 1:
+        raise _errors.unique_of_empty(several_empty_dims=True)
+    if shape[axis] != 0:
+        raise _errors.unique_of_empty(several_empty_dims=False)

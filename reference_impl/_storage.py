@@ -8,12 +8,13 @@ from . import _dtype
 class Storage:
     """A 1-D numpy buffer plus its dtype. Tensors address it by element offset and strides."""
 
-    __slots__ = ("buffer", "dtype")
+    __slots__ = ("buffer", "dtype", "resizable")
 
-    def __init__(self, buffer, dtype):
+    def __init__(self, buffer, dtype, resizable=True):
         assert buffer.ndim == 1 and buffer.dtype == dtype.numpy_dtype
         self.buffer = buffer
         self.dtype = dtype
+        self.resizable = resizable  # memory borrowed from numpy cannot grow
 
     @classmethod
     def allocate(cls, count, dtype, fill=None):

@@ -10,7 +10,7 @@ import warnings
 
 import numpy as np
 
-from . import _autograd, _device, _dtype, _errors, _indexing, _layout, _printing
+from . import _autograd, _device, _dtype, _errors, _indexing, _layout, _memory_format, _printing
 from ._size import Size
 from ._storage import Storage
 
@@ -189,7 +189,7 @@ class Tensor:
         node = self._grad_fn or _autograd.gradient_edge(self)
         hooks = node._pre_hooks.setdefault(self._output_nr if self._grad_fn else 0, [])
         hooks.append(hook)
-        return _RemovableHandle(hooks, hook)
+        return RemovableHandle(hooks, hook)
 
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
         from . import _autograd
@@ -238,9 +238,11 @@ class Tensor:
 
     # -- copies -----------------------------------------------------------------------------
 
-    def clone(self):
-        """A new tensor with its own storage; dense layouts keep their strides, as in torch."""
-        if _layout.is_non_overlapping_and_dense(self._shape, self._strides):
+    def clone(self, *, memory_format=_memory_format.preserve_format):
+        """A new tensor with its own storage; by default dense layouts keep their strides, as
+        in torch, and ``memory_format=torch.contiguous_format`` makes it row-major."""
+        if memory_format is _memory_format.preserve_format and \
+                _layout.is_non_overlapping_and_dense(self._shape, self._strides):
             strides = self._strides
         else:
             strides = _layout.contiguous_strides(self._shape)
@@ -349,6 +351,23 @@ class Tensor:
     def cpu(self):
         return self
 
+    def resize_(self, *sizes):
+        """Reshape in place to a contiguous ``sizes``, growing the storage if it must; the
+        values that fit keep their places (new ones are uninitialised)."""
+        if self._requires_grad:
+            raise _errors.resize_requires_grad()
+        shape = _layout.normalize_shape(sizes)
+        needed = self._offset + _layout.numel(shape)
+        if needed > self._storage.size():
+            if not self._storage.resizable:
+                raise _errors.storage_not_resizable()
+            grown = Storage.allocate(needed, self.dtype)
+            grown.buffer[: self._storage.size()] = self._storage.buffer
+            self._storage = grown
+        self._shape, self._strides = Size(shape), _layout.contiguous_strides(shape)
+        self._bump_version()
+        return self
+
 
     def float(self):
         return self.to(_dtype.float32)
@@ -386,7 +405,7 @@ def _dtype_by_legacy_name(name):
     raise _errors.invalid_type_name(name)
 
 
-class _RemovableHandle:
+class RemovableHandle:
     """What ``register_hook`` returns: ``remove()`` takes the hook off again."""
 
     def __init__(self, hooks, hook):

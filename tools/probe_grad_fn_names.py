@@ -46,7 +46,8 @@ PROBES = {
     "cumsum": lambda: x.cumsum(0), "cumprod": lambda: x.cumprod(0), "norm": lambda: x.norm(),
     "norm_dim": lambda: x.norm(dim=0), "sort": lambda: x.sort()[0], "topk": lambda: x.topk(2)[0],
     "view": lambda: x.view(6), "reshape_view": lambda: x.reshape(6), "reshape_copy": lambda: x.t().reshape(6),
-    "flatten": lambda: x.flatten(), "squeeze": lambda: leaf(2, 1).squeeze(), "squeeze_dim": lambda: leaf(2, 1).squeeze(1),
+    "flatten": lambda: x.flatten(), "squeeze": lambda: leaf(2, 1).squeeze(),
+    "squeeze_dim": lambda: leaf(2, 1).squeeze(1),
     "squeeze_dims": lambda: leaf(2, 1).squeeze((1,)), "unsqueeze": lambda: x.unsqueeze(0), "t": lambda: x.t(),
     "T": lambda: x.T, "mT": lambda: x.mT, "transpose": lambda: x.transpose(0, 1), "permute": lambda: x.permute(1, 0),
     "expand": lambda: v.expand(2, 3), "expand_as": lambda: v.expand_as(x), "narrow": lambda: x.narrow(1, 0, 2),
@@ -54,7 +55,8 @@ PROBES = {
     "index_mask": lambda: x[x > 0], "setitem": lambda: _setitem(), "clone": lambda: x.clone(),
     "contiguous": lambda: x.t().contiguous(), "split": lambda: x.split(1)[0], "chunk": lambda: x.chunk(2)[0],
     "unbind": lambda: x.unbind()[0], "cat": lambda: torch.cat([x, y]), "stack": lambda: torch.stack([x, y]),
-    "index_select": lambda: x.index_select(0, torch.tensor([1])), "gather": lambda: x.gather(1, torch.tensor([[0], [1]])),
+    "index_select": lambda: x.index_select(0, torch.tensor([1])),
+    "gather": lambda: x.gather(1, torch.tensor([[0], [1]])),
     "masked_select": lambda: x.masked_select(x > 0), "repeat": lambda: x.repeat(2, 1), "flip": lambda: x.flip(0),
     "mm": lambda: m.mm(m), "matmul_2d": lambda: m @ m, "matmul_1d": lambda: v @ v, "matmul_2d_1d": lambda: m @ v,
     "matmul_batched": lambda: b @ m, "mv": lambda: m.mv(v), "bmm": lambda: b.bmm(b), "dot": lambda: v.dot(v),
@@ -65,6 +67,12 @@ PROBES = {
     "zero_": lambda: x.clone().zero_(), "copy_": lambda: x.clone().copy_(y), "clamp_": lambda: x.clone().clamp_(0, 1),
     "relu_": lambda: x.clone().relu_(), "sigmoid_": lambda: x.clone().sigmoid_(), "tanh_": lambda: x.clone().tanh_(),
 }
+
+
+def _scalar_mul_inside_a_formula():
+    """The node of ``tensor * scalar`` in torch's own chain rules (its C++ Scalar overload)."""
+    (gradient,) = torch.autograd.grad((x ** 3).sum(), x, create_graph=True)
+    return gradient.grad_fn.next_functions[1][0]
 
 
 def _setitem():
@@ -81,6 +89,7 @@ def describe(node):
 
 def main():
     nodes = {op: describe(make().grad_fn) for op, make in PROBES.items()}
+    nodes["mul_cpp_scalar"] = describe(_scalar_mul_inside_a_formula())
     json.dump({"torch": torch.__version__, "grad_fn": nodes}, sys.stdout, indent=1, sort_keys=True)
     sys.stdout.write("\n")
 

@@ -2,7 +2,6 @@
 counts, the generator state, and the values torch produces (pinned from torch 2.13 on CPU)."""
 
 import warnings
-from fractions import Fraction
 
 import numpy as np
 import pytest
@@ -181,21 +180,6 @@ def test_set_state_replays_the_stream_and_the_cache():
 def test_set_state_refuses_bad_states(state, error, message):
     with pytest.raises(error, match=message):
         rt.set_rng_state(state)
-
-
-# -- exact fused multiply-add ---------------------------------------------------------------------
-
-@given(st.floats(0, 1), st.floats(-1e300, 1e300), st.floats(-1e300, 1e300))
-def test_fma64_rounds_once(a, b, c):
-    exact = Fraction(a) * Fraction(b) + Fraction(c)
-    result = _random._fma64(a, b, c)
-    assert Fraction(float(result)) == Fraction(float(exact))
-
-
-@given(float32s, float32s, float32s)
-def test_fma32_rounds_once(a, b, c):
-    exact = Fraction(float(a)) * Fraction(float(b)) + Fraction(float(c))
-    assert float(_random._fma32(a, b, c)) == float(np.float32(float(exact)))
 
 
 # -- uniform ------------------------------------------------------------------------------------
