@@ -47,7 +47,7 @@ def _binary(a, b, kernel, *, out=None, result=None, compute=None, inplace=False)
         values = kernel(as_array(a, compute_dtype), as_array(b, compute_dtype))
     if inplace:
         return store_inplace(a, values, result_dtype, inputs=(b,))
-    return store(values, result_dtype, out, inputs=(a, b))
+    return store(values, result_dtype, out, inputs=(a, b), follow_layout=True)
 
 
 def _to_float(promoted):
@@ -265,7 +265,7 @@ def _unary(input, kernel, *, out=None, floating=False, inplace=False):
         values = kernel(as_array(input, dtype))
     if inplace:
         return store_inplace(input, values, dtype)
-    return store(values, dtype, out, inputs=(input,))
+    return store(values, dtype, out, inputs=(input,), follow_layout=True)
 
 
 def _float_math(kernel, name, chain_rule, saves="input"):
@@ -383,8 +383,15 @@ isfinite = tensor_method("isfinite")(_classify(np.isfinite))
 
 # -- where and clamp --------------------------------------------------------------------------
 
-def where(condition, input, other, *, out=None):
-    """Elements of ``input`` where ``condition`` holds, else of ``other`` (all broadcast)."""
+def where(condition, input=None, other=None, *, out=None):
+    """Elements of ``input`` where ``condition`` holds, else of ``other`` (all broadcast).
+
+    With the condition alone, the indices where it holds, as ``nonzero(as_tuple=True)``.
+    """
+    if input is None and other is None:
+        from ._movement import nonzero
+
+        return nonzero(condition, as_tuple=True)
     if condition.dtype is not _dtype.bool:
         raise _errors.where_condition_not_bool(condition.dtype)
     _check_same_device(condition, input, other)
@@ -598,12 +605,14 @@ def fill_(self, value):
         if value.dim() != 0:
             raise _errors.fill_with_nonscalar(value.dim())
         value = value.item()
+    from ._indexing import checked_scalar
+
+    scalar = checked_scalar(value, self.dtype)
     recording = is_recording_for(self)
     if recording:
         _autograd.check_in_place(self)
     check_writable(self)
-    with quiet():
-        self._array()[...] = np.array(value).astype(self.dtype.numpy_dtype)
+    self._array()[...] = scalar
     self._bump_version()
     if recording:
         _autograd.record_in_place(self, "fill_", (self,), lambda grad: grad * 0)

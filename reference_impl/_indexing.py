@@ -290,13 +290,13 @@ def _value_tensor(tensor, value):
     if hasattr(value, "_storage"):
         return value
     if isinstance(value, (numbers.Integral, float)):
-        return tensor._from_fresh_array(np.array(_checked_scalar(value, tensor.dtype)), tensor.dtype)
+        return tensor._from_fresh_array(np.array(checked_scalar(value, tensor.dtype)), tensor.dtype)
     kind = type(value)
     name = kind.__name__ if kind.__module__ == "builtins" else f"{kind.__module__}.{kind.__qualname__}"
     raise _errors.cannot_assign(name, tensor.type())
 
 
-def _checked_scalar(value, dtype):
+def checked_scalar(value, dtype):
     """A Python number converted to ``dtype`` as torch converts a Scalar: integers wrap into
     unsigned types from below, and values out of the type's range are refused."""
     is_integer = isinstance(value, (bool, numbers.Integral))
@@ -402,7 +402,7 @@ def _masked_fill(view, mask, value, expanded):
         raise _errors.masked_fill_not_bool()
     if expanded:
         warnings.warn(_errors.expanded_masked_fill_warning(), UserWarning, stacklevel=5)
-    fill = _checked_scalar(value.item(), view.dtype)
+    fill = checked_scalar(value.item(), view.dtype)
     target = view._array()
     target[np.broadcast_to(mask, target.shape)] = fill
     view._bump_version()

@@ -58,10 +58,16 @@ def new_tensor(values, dtype):
         return Tensor._from_fresh_array(values, dtype)
 
 
-def store(values, dtype, out=None, inputs=()):
+def store(values, dtype, out=None, inputs=(), follow_layout=False):
     """An op's result: a new tensor, or ``values`` written into ``out`` after torch's checks
-    (castable dtype, resize with a warning, no partial overlap with ``inputs``)."""
+    (castable dtype, resize with a warning, no partial overlap with ``inputs``).
+
+    With ``follow_layout`` (elementwise ops) a new result takes the memory order of its
+    inputs, as torch's TensorIterator lays it out: ``x.t() + 1`` is transposed too.
+    """
     if out is None:
+        if follow_layout:
+            return _in_inputs_layout(values, dtype, inputs)
         return new_tensor(values, dtype)
     if _autograd.is_recording_for(out, *inputs):
         raise _errors.out_with_autograd(_calling_op())
@@ -75,6 +81,18 @@ def store(values, dtype, out=None, inputs=()):
         np.copyto(out._array(), values, casting="unsafe")
     out._bump_version()
     return out
+
+
+def _in_inputs_layout(values, dtype, inputs):
+    shape = Size(np.shape(values))
+    operands = [(t.shape, t.stride()) for t in inputs if isinstance(t, Tensor) and t.dim()]
+    strides = _layout.iteration_output_strides(shape, operands) if operands else None
+    if strides is None or strides == _layout.contiguous_strides(shape):
+        return new_tensor(values, dtype)
+    result = Tensor._make(Storage.allocate(_layout.storage_span(shape, strides), dtype), shape, strides)
+    with quiet():
+        np.copyto(result._array(), values, casting="unsafe")
+    return result
 
 
 def _calling_op():

@@ -70,11 +70,14 @@ class Tensor:
     def _array(self):
         """A writable numpy view of this tensor's elements in the shared storage buffer."""
         itemsize = self.dtype.itemsize
+        # An empty view may start past the end of its storage (x[5:] of 5 rows); numpy
+        # would refuse that offset, and no element is ever read from it.
+        offset = self._offset if self.numel() else 0
         return np.ndarray(
             self._shape,
             dtype=self.dtype.numpy_dtype,
             buffer=self._storage.buffer,
-            offset=self._offset * itemsize,
+            offset=offset * itemsize,
             strides=tuple(stride * itemsize for stride in self._strides),
         )
 
@@ -235,6 +238,9 @@ class Tensor:
 
     def __setitem__(self, key, value):
         _indexing.setitem(self, key, value)
+
+    def __delitem__(self, key):
+        raise TypeError("Tensor does not support deleting items")
 
     # -- copies -----------------------------------------------------------------------------
 
