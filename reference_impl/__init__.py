@@ -6,7 +6,14 @@ module below holds one area and lists its public names in ``__all__``.
 """
 
 from . import autograd
-from ._autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from ._autograd import (
+    enable_grad,
+    inference_mode,
+    is_grad_enabled,
+    is_inference_mode_enabled,
+    no_grad,
+    set_grad_enabled,
+)
 from ._creation import *  # noqa: F403
 from ._device import device
 from ._dtype import (

@@ -42,7 +42,11 @@ class set_grad_enabled:
 
     def __init__(self, mode):
         self._previous = _mode.enabled
-        _mode.enabled = bool(mode)
+        self.mode = bool(mode)
+        _mode.enabled = self.mode
+
+    def __repr__(self):
+        return f"torch.autograd.grad_mode.set_grad_enabled(mode={self.mode})"
 
     def __enter__(self):
         return self
@@ -204,6 +208,7 @@ def record(result, op, inputs, backward, saved=()):
     node._adopt(result)
     result._grad_fn = node
     result._requires_grad = True
+    result._history_version = result._version
     return result
 
 
@@ -299,13 +304,14 @@ def _run(roots, root_grads, retain_graph, create_graph, targets, captured):
             _, _, node = heapq.heappop(ready)
             slots = buffers.pop(node, None) or [(None, False)] * node._outputs
             grads = _run_hooks(node, [gradient for gradient, _ in slots])
+            owned_incoming = {id(gradient) for gradient, owned in slots if owned and gradient is not None}
             if captured is not None and node in targets:
                 captured[node] = grads[0]
             if isinstance(node, AccumulateGrad):
                 if captured is None and (targets is None or node in targets) and grads[0] is not None:
                     _accumulate(node.variable, grads[0], slots[0][1], create_graph)
                 continue
-            _propagate(node, grads, buffers, dependencies, ready, create_graph)
+            _propagate(node, grads, owned_incoming, buffers, dependencies, ready, create_graph)
             if not retain_graph:
                 node._release()
 
@@ -340,7 +346,7 @@ def _run_hooks(node, grads):
     return grads
 
 
-def _propagate(node, grads, buffers, dependencies, ready, create_graph):
+def _propagate(node, grads, owned_incoming, buffers, dependencies, ready, create_graph):
     """Apply a node's chain rule and pass each input's gradient on.
 
     A node that received no gradient at all passes none on, as torch's engine skips it; an
@@ -357,8 +363,10 @@ def _propagate(node, grads, buffers, dependencies, ready, create_graph):
             continue
         if gradient is not None:
             fitted = _fit(gradient, *meta)
-            # A gradient only this edge holds may be added into in place, as torch steals it.
-            owned = fitted is not gradient or (id(gradient) not in incoming and returned.count(id(gradient)) == 1)
+            # A gradient only this edge holds may be added into in place, as torch steals it;
+            # one passed straight through stays stealable if the node's buffer held it alone.
+            fresh = id(gradient) not in incoming or id(gradient) in owned_incoming
+            owned = fitted is not gradient or (fresh and returned.count(id(gradient)) == 1)
             _add_to_buffer(buffers, child, 0, fitted, owned, create_graph)
         dependencies[child] -= 1
         if dependencies[child] == 0:
@@ -372,10 +380,16 @@ def _add_to_buffer(buffers, node, output_nr, gradient, owned, create_graph):
     current, current_owned = slots[output_nr]
     if current is None:
         slots[output_nr] = (gradient, owned)
-    elif current_owned and not create_graph:
+    elif current_owned and not create_graph and _dense(current):
         current.add_(gradient)
     else:
         slots[output_nr] = (current + gradient, True)
+
+
+def _dense(tensor):
+    from . import _layout
+
+    return _layout.is_non_overlapping_and_dense(tensor.shape, tensor.stride())
 
 
 def _fit(gradient, shape, dtype):
@@ -397,12 +411,10 @@ def _accumulate(variable, gradient, owned, create_graph):
     """torch's AccumulateGrad: the first gradient is kept as it is when it is ours and already
     in the leaf's layout, else copied into that layout; later ones are added (in place,
     unless building a graph of the gradient itself)."""
-    from . import _layout
     from ._creation import empty_like
 
     if variable._grad is None:
-        dense = _layout.is_non_overlapping_and_dense(gradient.shape, gradient.stride())
-        if create_graph or (owned and dense and gradient.stride() == variable.stride()):
+        if create_graph or (owned and _dense(gradient) and gradient.stride() == variable.stride()):
             variable._grad = gradient if create_graph else gradient.detach()
         else:
             with no_grad():
@@ -422,13 +434,13 @@ def is_recording_for(*values):
 
 
 def check_in_place(tensor):
-    """Refuse a recorded in-place op where torch does (a leaf that requires grad), or where
-    this implementation cannot follow torch (views of tensors that require grad, which torch
-    records as CopySlices)."""
+    """Refuse a recorded in-place op where torch does: on a leaf that requires grad, or on a
+    view of one."""
     if tensor.is_leaf and tensor.requires_grad:
         raise _errors.leaf_in_place()
-    if tensor._base is not None and tensor._base.requires_grad:
-        raise _errors.in_place_on_view_unsupported()
+    base = tensor._base
+    if base is not None and base.is_leaf and base.requires_grad:
+        raise _errors.view_of_leaf_in_place()
 
 
 def history_snapshot(tensor):
@@ -448,13 +460,137 @@ def _detached_copy(tensor):
 
 def take_history(tensor, result):
     """``tensor`` (just written in place) becomes the output of ``result``'s node."""
-    tensor._grad_fn, tensor._output_nr = result._grad_fn, result._output_nr
-    tensor._requires_grad = result._requires_grad
+    _attach_in_place(tensor, result._grad_fn)
 
 
 def record_in_place(tensor, op, inputs, backward):
     """Record an op that wrote ``tensor`` in place from ``inputs`` (``tensor``'s old history
     among them): it takes a new node whose edges lead to the old history."""
-    node = node_class(_NODE_DATA[op]["name"])(inputs, backward, ())
-    tensor._grad_fn, tensor._output_nr, tensor._requires_grad = node, 0, True
+    _attach_in_place(tensor, node_class(_NODE_DATA[op]["name"])(inputs, backward, ()))
     return tensor
+
+
+def _attach_in_place(tensor, node):
+    """Give the written tensor its new history. Writing through a view changes its base, so
+    then the base's history becomes CopySlices (the op applied to the viewed region), and
+    the view is read back out of the base, as torch rebuilds it."""
+    base = tensor._base
+    if base is None or not base.requires_grad:
+        tensor._grad_fn, tensor._output_nr, tensor._requires_grad = node, 0, True
+        return
+    copy_slices = _copy_slices(base, tensor, node)
+    base._grad_fn, base._output_nr, base._requires_grad = copy_slices, 0, True
+    tensor._grad_fn, tensor._output_nr, tensor._requires_grad = view_from_base(tensor), 0, True
+    tensor._history_version = tensor._version
+
+
+def view_from_base(view):
+    """The node of a view read back out of its base after the base changed in place
+    (AsStridedBackward0): its gradient lands in the viewed region of the base's."""
+    base = view._base
+    layout = (view.shape, view.stride(), view.storage_offset() - base.storage_offset())
+    shape, strides, dtype = base.shape, base.stride(), base.dtype
+    return node_class(_NODE_DATA["view_after_in_place"]["name"])(
+        (base,), lambda grad: _scatter_into_base(grad, shape, strides, dtype, layout), ())
+
+
+def _copy_slices(base, view, node):
+    """torch's CopySlices: the base's gradient passes through unchanged outside the view,
+    and through ``node`` (the in-place op on the view) inside it."""
+    layout = (view.shape, view.stride(), view.storage_offset() - base.storage_offset())
+    shape, strides, dtype = base.shape, base.stride(), base.dtype
+
+    def backward(grad):
+        result = _in_layout(grad, strides, dtype)
+        region = _region(result, layout)
+        grads = node._apply([_detached_copy(region)])
+        with no_grad():
+            if grads[0] is None:
+                region.zero_()
+            else:
+                region.copy_(grads[0])
+        return (result, *grads[1:])
+
+    copy_slices = node_class(_NODE_DATA["setitem"]["name"])((base,), backward, ())
+    copy_slices.next_functions = ((gradient_edge(_history_of(base)), 0),) + node.next_functions[1:]
+    copy_slices._input_meta = [(shape, dtype)] + node._input_meta[1:]
+    return copy_slices
+
+
+def _history_of(base):
+    """A stand-in carrying the base's history as it was before the write."""
+    stand_in = base.detach()
+    stand_in._grad_fn, stand_in._output_nr, stand_in._requires_grad = base._grad_fn, base._output_nr, True
+    return stand_in
+
+
+def _in_layout(grad, strides, dtype):
+    """A copy of ``grad`` laid out with the base's strides, so view offsets line up."""
+    from ._creation import empty_like
+
+    with no_grad():
+        target = empty_like(grad, dtype=dtype)
+        if target.stride() != tuple(strides):
+            target = _strided_empty(grad.shape, strides, dtype)
+        return target.copy_(grad)
+
+
+def _strided_empty(shape, strides, dtype):
+    from . import _layout
+    from ._storage import Storage
+    from ._tensor import Tensor
+
+    return Tensor._make(Storage.allocate(_layout.storage_span(shape, strides), dtype), shape, strides)
+
+
+def _region(tensor, layout):
+    shape, strides, offset = layout
+    return tensor._view_as(shape, strides, tensor.storage_offset() + offset)
+
+
+def _scatter_into_base(grad, shape, strides, dtype, layout):
+    """The gradient of reading a view back out of its base: zero but for the viewed region."""
+    with no_grad():
+        result = _strided_empty(shape, strides, dtype).zero_()
+        _region(result, layout).copy_(grad)
+    return result
+
+
+# -- inference mode -------------------------------------------------------------------------------------------
+
+class _InferenceMode(threading.local):
+    enabled = False
+
+
+_inference = _InferenceMode()
+
+
+def is_inference_mode_enabled():
+    return _inference.enabled
+
+
+class inference_mode(no_grad):
+    """Like ``no_grad``, and tensors made inside are marked as inference tensors."""
+
+    def __init__(self, mode=True):
+        self._wanted = bool(mode)
+        self._mode = not self._wanted and _mode.enabled
+
+    def __enter__(self):
+        self._previous_inference = _inference.enabled
+        _inference.enabled = self._wanted
+        super().__enter__()
+
+    def __exit__(self, *exc):
+        super().__exit__(*exc)
+        _inference.enabled = self._previous_inference
+
+    def __call__(self, function):
+        wanted = self._wanted
+
+        @functools.wraps(function)
+        def wrapper(*args, **kwargs):
+            with inference_mode(wanted):
+                return function(*args, **kwargs)
+
+        return wrapper

@@ -1107,3 +1107,11 @@ def resize_requires_grad():
 
 def storage_not_resizable():
     return RuntimeError("Trying to resize storage that is not resizable")
+
+
+def view_of_leaf_in_place():
+    return RuntimeError("a view of a leaf Variable that requires grad is being used in an in-place operation.")
+
+
+def inference_tensor_version():
+    return RuntimeError("Inference tensors do not track version counter.")

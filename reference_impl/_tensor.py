@@ -45,6 +45,8 @@ class Tensor:
         tensor._grad = None
         tensor._accumulator = None  # a leaf's AccumulateGrad node, made when first needed
         tensor._output_nr = 0
+        tensor._history_version = 0  # the version at which grad_fn was last set
+        tensor._inference = _autograd.is_inference_mode_enabled()
         return tensor
 
     @classmethod
@@ -62,6 +64,8 @@ class Tensor:
 
     @property
     def _version(self):
+        if self._inference:
+            raise _errors.inference_tensor_version()
         return self._version_counter.value
 
     def _bump_version(self):
@@ -153,8 +157,19 @@ class Tensor:
         self._requires_grad = bool(requires_grad)
         return self
 
+    def is_inference(self):
+        """Whether this tensor was made inside ``inference_mode``."""
+        return self._inference
+
     @property
     def grad_fn(self):
+        """The node that made this tensor. A view whose memory was written through another
+        view of the same base since is read back out of the base, as torch regenerates it."""
+        base = self._base
+        if (base is not None and self._grad_fn is not None and base.requires_grad
+                and self._version != self._history_version):
+            self._grad_fn, self._output_nr = _autograd.view_from_base(self), 0
+            self._history_version = self._version
         return self._grad_fn
 
     @property

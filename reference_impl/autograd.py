@@ -1,5 +1,5 @@
 """``torch.autograd``: computing gradients, and switching the recording of operations."""
 
-from ._autograd import Node, backward, enable_grad, grad, no_grad, set_grad_enabled
+from ._autograd import Node, backward, enable_grad, grad, inference_mode, no_grad, set_grad_enabled
 
-__all__ = ["Node", "backward", "enable_grad", "grad", "no_grad", "set_grad_enabled"]
+__all__ = ["Node", "backward", "enable_grad", "grad", "inference_mode", "no_grad", "set_grad_enabled"]

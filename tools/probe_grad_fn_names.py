@@ -68,11 +68,53 @@ PROBES = {
     "relu_": lambda: x.clone().relu_(), "sigmoid_": lambda: x.clone().sigmoid_(), "tanh_": lambda: x.clone().tanh_(),
 }
 
+# Forms that views, indexing and the chain rules of reductions record.
+PROBES.update({
+    "alias": lambda: x[...], "split_with_sizes": lambda: x.split([1, 1])[0], "index_put_": lambda: _index_put_(),
+    "index_put": lambda: x.index_put((torch.tensor([0]),), y[0]),
+    "masked_fill_scalar": lambda: x.masked_fill(x > 0, 0.0),
+    "masked_fill_tensor": lambda: x.masked_fill(x > 0, y.sum()),
+    "scatter": lambda: x.scatter(1, torch.tensor([[0], [1]]), y),
+    "scatter_add": lambda: x.scatter_add(1, torch.tensor([[0], [1]]), y),
+    "index_add": lambda: x.index_add(0, torch.tensor([1]), y[:1]), "masked_scatter": lambda: x.masked_scatter(x > 0, y),
+    "t_": lambda: x.clone().t_(), "transpose_": lambda: x.clone().transpose_(0, 1),
+    "squeeze_": lambda: leaf(2, 1).clone().squeeze_(), "squeeze_dim_": lambda: leaf(2, 1).clone().squeeze_(1),
+    "squeeze_dims_": lambda: leaf(2, 1).clone().squeeze_((1,)), "unsqueeze_": lambda: x.clone().unsqueeze_(0),
+})
+
+# Nodes that only torch's own chain rules record, keyed by what they compute there: each is
+# the grad_fn of a gradient of the op's output, taken with create_graph.
+FORMULA_PROBES = {
+    "div_cpp_scalar": lambda: x.mean(),  # the gradient of a sum divided by a C++ Scalar count
+    "select_backward": lambda: x[0], "slice_backward": lambda: x[:, 1:],
+    "index_put_impl": lambda: x[torch.tensor([0, 1])],
+}
+
 
 def _scalar_mul_inside_a_formula():
     """The node of ``tensor * scalar`` in torch's own chain rules (its C++ Scalar overload)."""
     (gradient,) = torch.autograd.grad((x ** 3).sum(), x, create_graph=True)
     return gradient.grad_fn.next_functions[1][0]
+
+
+def _inside_a_formula(output):
+    """The first node of the gradient's own graph, for a gradient flowing in that requires grad."""
+    incoming = torch.ones_like(output, requires_grad=True)
+    (gradient,) = torch.autograd.grad(output, x, incoming, create_graph=True)
+    return gradient.grad_fn
+
+
+def _index_put_():
+    z = x.clone()
+    z[torch.tensor([0])] = 5.0
+    return z
+
+
+def _view_written_in_place():
+    """A view whose base was written through it: torch reads it back out of the base."""
+    view = x.clone()[0]
+    view.mul_(2)
+    return view
 
 
 def _setitem():
@@ -90,6 +132,8 @@ def describe(node):
 def main():
     nodes = {op: describe(make().grad_fn) for op, make in PROBES.items()}
     nodes["mul_cpp_scalar"] = describe(_scalar_mul_inside_a_formula())
+    nodes.update({op: describe(_inside_a_formula(make())) for op, make in FORMULA_PROBES.items()})
+    nodes["view_after_in_place"] = describe(_view_written_in_place().grad_fn)
     json.dump({"torch": torch.__version__, "grad_fn": nodes}, sys.stdout, indent=1, sort_keys=True)
     sys.stdout.write("\n")
 

@@ -175,3 +175,51 @@ def test_printing_shows_grad_fn_or_requires_grad():
     assert repr(x) == "tensor([1., 1.], requires_grad=True)"
     assert repr(x + 1) == "tensor([2., 2.], grad_fn=<AddBackward0>)"
     assert repr(x.grad_fn) == "None" or x.grad_fn is None
+
+
+def node_names(node):
+    return type(node).__name__, [None if f is None else type(f).__name__ for f, _ in node.next_functions]
+
+
+def test_writing_through_a_view_records_copy_slices_on_the_base():
+    x = torch.ones(2, 3, requires_grad=True)
+    t = torch.ones(3, requires_grad=True)
+    z = x.clone()
+    z[0] = t
+    assert node_names(z.grad_fn) == ("CopySlices", ["CloneBackward0", "AccumulateGrad"])
+    (z * torch.arange(6.0).view(2, 3)).sum().backward()
+    assert x.grad.tolist() == [[0, 0, 0], [3, 4, 5]] and t.grad.tolist() == [0, 1, 2]
+
+
+def test_other_views_of_a_written_base_are_read_back_out_of_it():
+    x = torch.ones(4, requires_grad=True)
+    y = x * 2
+    whole = y.view(2, 2)
+    y[:2].mul_(3)
+    assert node_names(whole.grad_fn) == ("AsStridedBackward0", ["CopySlices"])
+    whole.sum().backward()
+    assert x.grad.tolist() == [6.0, 6.0, 2.0, 2.0]
+
+
+def test_in_place_on_a_view_of_a_leaf_is_refused():
+    x = torch.ones(2, 3, requires_grad=True)
+    with pytest.raises(RuntimeError, match="a view of a leaf Variable that requires grad is being used"):
+        x[0].mul_(2)
+
+
+def test_inference_mode_marks_tensors_and_records_nothing():
+    x = torch.ones(2, requires_grad=True)
+    with torch.inference_mode():
+        inside = x * 2
+        assert torch.is_inference_mode_enabled() and not torch.is_grad_enabled()
+    assert inside.is_inference() and not inside.requires_grad
+    assert not (x * 2).is_inference() and not torch.is_inference_mode_enabled()
+
+
+def test_the_engine_is_iterative_for_long_chains():
+    x = torch.ones(1, dtype=torch.float64, requires_grad=True)
+    y = x
+    for _ in range(10_000):
+        y = y * 1.0001
+    y.backward(torch.ones(1, dtype=torch.float64))
+    assert abs(x.grad.item() - 1.0001 ** 10_000) < 1e-9
