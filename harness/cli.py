@@ -41,7 +41,7 @@ def pending_for(impl, pending_file):
 
 
 def run_suite(paths, actual=DEFAULT_IMPL, selection=None, pending=(), devices=None, progress=False,
-              time_limit=None):
+              time_limit=None, env=None):
     """Load, select and run cases; returns RunResults. ``selection`` holds select() keywords."""
     suite = load_suite(paths)
     cases = select(suite.cases, **(selection or {}))
@@ -54,9 +54,12 @@ def run_suite(paths, actual=DEFAULT_IMPL, selection=None, pending=(), devices=No
                 continue
             case_results.append(runner.run_case(case, device))
             bar.advance(case.id)
+    environment = results.describe_environment(runner.versions())
+    if env:
+        environment["env"] = env
     return results.RunResults(
         backends={"expected": EXPECTED, "actual": actual},
-        environment=results.describe_environment(runner.versions()),
+        environment=environment,
         results=case_results,
         load_errors=[str(error) for error in suite.errors],
         created=results.now(),
@@ -99,6 +102,7 @@ def build_parser():
     run_cmd.add_argument("--json", default=DEFAULT_JSON, help=f"results file (default {DEFAULT_JSON})")
     run_cmd.add_argument("--html", default=DEFAULT_HTML, help=f"HTML report (default {DEFAULT_HTML})")
     run_cmd.add_argument("-v", "--verbose", action="store_true", help="also detail known and pending cases")
+    run_cmd.add_argument("--env", help="a name for this run in merged reports (tox passes its env name)")
 
     check_cmd = commands.add_parser("check", help="validate case files and code without running anything")
     _add_selection(check_cmd)
@@ -118,7 +122,7 @@ def build_parser():
     import_cmd.add_argument("--section", default="0", help="section for cells before any numbered heading")
 
     report_cmd = commands.add_parser("report", help="rebuild the HTML report from results files")
-    report_cmd.add_argument("results_files", nargs="+")
+    report_cmd.add_argument("results_files", nargs="+", help="results files, or directories of *.json")
     report_cmd.add_argument("-o", "--output", default=DEFAULT_HTML)
     return parser
 
@@ -134,7 +138,7 @@ def main(argv=None):
 
 def _run(args):
     run = run_suite(args.paths, args.impl, _selection(args), pending_for(args.impl, args.pending),
-                    args.devices, time_limit=args.time_limit)
+                    args.devices, time_limit=args.time_limit, env=args.env)
     print(format_run(run, color=sys.stdout.isatty(), verbose=args.verbose))
     results.save(run, args.json)
     results.write_atomically(args.html, html_report.render([run]))
@@ -186,7 +190,16 @@ def _import(args):
 
 
 def _report(args):
-    runs = [results.load(path) for path in args.results_files]
+    paths = []
+    for name in args.results_files:
+        path = Path(name)
+        paths += sorted(path.glob("*.json")) if path.is_dir() else [path]
+    if not paths:
+        raise FileNotFoundError(f"no results files in {', '.join(args.results_files)}")
+    runs = [results.load(path) for path in paths]
+    if len(runs) > 1:  # unnamed runs are told apart by their file names
+        for run, path in zip(runs, paths):
+            run.environment.setdefault("env", path.stem)
     results.write_atomically(args.output, html_report.render(runs))
     print(f"wrote {args.output}")
     return 0

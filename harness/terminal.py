@@ -20,7 +20,9 @@ def format_divergences(result, expected_label="torch", actual_label="impl"):
     for d in result.divergences:
         lines.append(f"  [{d.kind}] {result.case.file}:{d.line}: {d.statement.splitlines()[0]}")
         lines.append(f"      {d.detail}")
-        if d.kind not in ("sharing", "identity", "expect"):
+        if d.kind == "output" and isinstance(d.expected, str) and isinstance(d.actual, str):
+            lines.append(_side_by_side(d.expected, d.actual, (expected_label, actual_label)))
+        elif d.kind not in ("sharing", "identity", "expect"):
             lines.append(f"      {expected_label:>14}: {_short(d.expected)}")
             lines.append(f"      {actual_label:>14}: {_short(d.actual)}")
     return "\n".join(lines)
@@ -60,12 +62,39 @@ def format_run(run, color=False, verbose=False):
                      f"{case.file}:{case.line}{drift}")
         if result.verdict in FAILING or result.verdict == ERROR or (verbose and result.verdict != AGREE):
             lines.append(format_problems(result, expected, actual))
+    lines += ["", section_table(run)]
     counts = run.counts()
     summary = ", ".join(f"{counts[v]} {LABELS[v]}" for v in VERDICTS if counts.get(v))
     drifted = sum(1 for r in run.results if r.drifted)
     lines += ["", f"{len(run.results)} results: {summary or 'nothing ran'}; {drifted} with document drift; "
                   f"{len(run.load_errors)} file errors"]
     return "\n".join(lines)
+
+
+def section_table(run):
+    """Verdict counts per document section, one row each."""
+    columns = [v for v in VERDICTS if run.counts().get(v)]
+    sections = {}
+    for result in run.results:
+        row = sections.setdefault(result.case.section, {})
+        row[result.verdict] = row.get(result.verdict, 0) + 1
+    header = f"{'section':<10}" + "".join(f"{LABELS[v]:>18}" for v in columns)
+    rows = [header, "-" * len(header)]
+    for section in sorted(sections, key=lambda s: [int(p) if p.isdigit() else p for p in s.split(".")]):
+        rows.append(f"{section:<10}" + "".join(f"{sections[section].get(v, 0) or '':>18}" for v in columns))
+    return "\n".join(rows)
+
+
+def _side_by_side(expected, actual, labels, width=60):
+    """Printed output of both backends in two columns, differing lines marked with ``!``."""
+    left, right = expected.splitlines(), actual.splitlines()
+    rows = [f"        {labels[0][:width]:<{width}} | {labels[1][:width]}"]
+    for index in range(max(len(left), len(right))):
+        a = left[index] if index < len(left) else ""
+        b = right[index] if index < len(right) else ""
+        mark = " " if a == b else "!"
+        rows.append(f"      {mark} {a[:width]:<{width}} | {b[:width]}")
+    return "\n".join(rows)
 
 
 class Progress:

@@ -159,14 +159,28 @@ def pow(input, exponent, *, out=None):
         raise _errors.negative_integer_power()
     result = _binary(input, exponent, _power, out=out)
     if not isinstance(input, Tensor):  # ``2 ** x``
-        return record(result, "rpow_scalar", (exponent,), lambda grad, r: grad * r * float(np.log(input)),
-                      saved=(result,))
+        return record(result, "rpow_scalar", (exponent,), _scalar_base_gradient(input), saved=(result, exponent))
     if not isinstance(exponent, Tensor):
         return record(result, "pow_scalar", (input,),
                       lambda grad, x: grad * _times_scalar(x ** (exponent - 1), exponent) if exponent != 0
                       else grad * 0, saved=(input,))
-    return record(result, "pow", (input, exponent),
-                  lambda grad, x, e, r: (grad * e * x ** (e - 1), grad * r * log(x)), saved=(input, exponent, result))
+    return record(result, "pow", (input, exponent), _pow_gradients, saved=(input, exponent, result))
+
+
+def _pow_gradients(grad, x, e, r):
+    """torch's pow_backward_self and pow_backward_exponent: zero where ``e == 0`` for x, and
+    where ``x == 0 <= e`` for e (the limit of ``x**e * log(x)``), not 0 * inf."""
+    return (where(e == 0, 0.0, grad * (e * x ** (e - 1))),
+            grad * where((x == 0) & (e >= 0), 0.0, r * log(x)))
+
+
+def _scalar_base_gradient(base):
+    """d base**e / de = base**e * log(base); for base 0, torch's limit 0 where ``e >= 0``."""
+    if base == 0:
+        return lambda grad, r, e: grad * where(e >= 0, 0.0, _times_scalar(r, -np.inf))
+    with quiet():
+        log_base = float(np.log(base))
+    return lambda grad, r, e: grad * _times_scalar(r, log_base)
 
 
 def _power(base, exponent):
@@ -300,11 +314,11 @@ log10 = _float_math(np.log10, "log10", lambda grad, x: grad / (x * _LN10))
 log1p = _float_math(np.log1p, "log1p", lambda grad, x: grad / (x + 1))
 sqrt = _float_math(np.sqrt, "sqrt", lambda grad, r: grad / (2 * r), saves="result")
 rsqrt = _float_math(lambda x: 1 / np.sqrt(x), "rsqrt", lambda grad, r: -0.5 * grad * r ** 3, saves="result")
-sin = _float_math(np.sin, "sin", lambda grad, x: grad * cos(x))
-cos = _float_math(np.cos, "cos", lambda grad, x: grad * -sin(x))
+sin = _float_math(np.sin, "sin", lambda grad, x: grad * x.cos())
+cos = _float_math(np.cos, "cos", lambda grad, x: grad * -x.sin())
 tan = _float_math(np.tan, "tan", lambda grad, r: grad * (1 + r * r), saves="result")
-sinh = _float_math(np.sinh, "sinh", lambda grad, x: grad * cosh(x))
-cosh = _float_math(np.cosh, "cosh", lambda grad, x: grad * sinh(x))
+sinh = _float_math(np.sinh, "sinh", lambda grad, x: grad * x.cosh())
+cosh = _float_math(np.cosh, "cosh", lambda grad, x: grad * x.sinh())
 tanh = _float_math(np.tanh, "tanh", lambda grad, r: grad * (1 - r * r), saves="result")
 sigmoid = _float_math(_sigmoid, "sigmoid", lambda grad, r: grad * r * (1 - r), saves="result")
 reciprocal = _float_math(np.reciprocal, "reciprocal", lambda grad, r: -grad * r * r, saves="result")
@@ -341,7 +355,7 @@ def _zero_gradient(grad):
 
 
 neg = _same_dtype_math(np.negative, "neg", lambda grad: -grad, lambda _: _errors.bool_negation())
-abs = _same_dtype_math(np.abs, "abs", lambda grad, x: grad * sign(x),
+abs = _same_dtype_math(np.abs, "abs", lambda grad, x: grad * x.sign(),
                        lambda d: _errors.not_implemented_for("abs_cpu", d), saves="input")
 relu = _same_dtype_math(lambda x: np.maximum(x, x.dtype.type(0)), "relu", lambda grad, r: grad * (r > 0),
                         lambda _: _errors.bool_relu(), saves="result")
@@ -395,9 +409,9 @@ def where(condition, input=None, other=None, *, out=None):
     if condition.dtype is not _dtype.bool:
         raise _errors.where_condition_not_bool(condition.dtype)
     _check_same_device(condition, input, other)
-    shape = _layout.broadcast_shapes(condition.shape, _layout.broadcast_shapes(shape_of(input), shape_of(other)))
+    _layout.broadcast_shapes(condition.shape, _layout.broadcast_shapes(shape_of(input), shape_of(other)))
     dtype = _dtype.result_type(input, other)
-    values = np.broadcast_to(np.where(condition._array(), as_array(input, dtype), as_array(other, dtype)), shape)
+    values = np.where(condition._array(), as_array(input, dtype), as_array(other, dtype))  # broadcast, writable
     result = store(values, dtype, out, inputs=(condition, input, other))
     return record(result, "where", (input, other),
                   lambda grad, c: (where(c, grad, 0.0), where(c, 0.0, grad)), saved=(condition,))
@@ -434,11 +448,14 @@ def _within(x, low, high):
 
 
 def _clamp_tensors_backward(low, high):
-    """With tensor bounds, the gradient goes to whichever of x, min and max was chosen."""
+    """With tensor bounds, the gradient goes to whichever of x, min and max was chosen (max
+    wherever min > max, since max is applied last)."""
 
     def backward(grad, x, low_value, high_value):
         below = (x < low_value) if low is not None else None
         above = (x > high_value) if high is not None else None
+        if below is not None and above is not None:
+            below, above = below & (low_value < high_value), above | (high_value < low_value)
         return (grad * _within(x, low_value, high_value),
                 None if below is None else grad * below,
                 None if above is None else grad * above)
@@ -572,11 +589,11 @@ for _name, _function in _OPERATORS.items():
     setattr(Tensor, f"__i{_name}__", _operator(getattr(Tensor, _function.__name__ + "_")))
 for _name, _function in (("eq", eq), ("ne", ne), ("lt", lt), ("le", le), ("gt", gt), ("ge", ge)):
     setattr(Tensor, f"__{_name}__", _operator(_function))
-Tensor.__neg__ = neg
-Tensor.__abs__ = abs
-Tensor.__invert__ = _invert
-Tensor.__hash__ = object.__hash__  # identity, as torch: defining __eq__ must not make tensors unhashable
-Tensor.__array_priority__ = 1000  # numpy scalars defer to our reflected operators
+setattr(Tensor, "__neg__", neg)
+setattr(Tensor, "__abs__", abs)
+setattr(Tensor, "__invert__", _invert)
+setattr(Tensor, "__hash__", object.__hash__)  # identity, as torch: defining __eq__ keeps tensors hashable
+setattr(Tensor, "__array_priority__", 1000)  # numpy scalars defer to our reflected operators
 
 
 # -- filling ---------------------------------------------------------------------------------------

@@ -71,6 +71,15 @@ def test_cli_exit_codes_and_outputs(workspace):
     assert rebuilt.returncode == 0
     assert (workspace / "again.html").read_text() == (workspace / "m.html").read_text()
 
+    (workspace / "runs").mkdir()
+    for env in ("alpha", "beta"):
+        finished = harness("run", "spec_cases", "--env", env, "--json", f"runs/{env}.json", "--html", "x.html")
+        assert finished.returncode == 0
+    merged = harness("report", "runs", "-o", "merged.html")
+    assert merged.returncode == 0
+    page = (workspace / "merged.html").read_text()
+    assert "<th>alpha</th><th>beta</th>" in page
+
     (workspace / "spec_cases" / "broken.yaml").write_text("section: '1'\ncases:\n  - id: x\n    titel: t\n")
     broken = harness("run", "spec_cases")
     assert broken.returncode == 2
