@@ -105,7 +105,7 @@ class Node:
     _counter = itertools.count()
 
     def __init__(self, inputs, backward, saved, outputs=1):
-        self.next_functions = tuple((gradient_edge(value), 0) for value in inputs)
+        self.next_functions = tuple(_edge(value) for value in inputs)
         self._input_meta = [(value.shape, value.dtype) if _is_tensor(value) else None for value in inputs]
         self._backward = backward
         # each saved tensor with its version and the node that made it, both as of now
@@ -178,6 +178,13 @@ def _is_tensor(value):
 
 def requires_grad(value):
     return _is_tensor(value) and value.requires_grad
+
+
+def _edge(value):
+    """(node, output number): where a gradient for ``value`` goes, and into which of that
+    node's outputs (a piece of split or unbind is one of several outputs of one node)."""
+    node = gradient_edge(value)
+    return node, value._output_nr if node is not None and node is value.grad_fn else 0
 
 
 def gradient_edge(value):
@@ -358,7 +365,7 @@ def _propagate(node, grads, owned_incoming, buffers, dependencies, ready, create
         input_grads = node._apply(grads)
     incoming = {id(gradient) for gradient in grads if gradient is not None}
     returned = [id(gradient) for gradient in input_grads if gradient is not None]
-    for (child, _), meta, gradient in zip(node.next_functions, node._input_meta, input_grads):
+    for (child, number), meta, gradient in zip(node.next_functions, node._input_meta, input_grads):
         if child is None:
             continue
         if gradient is not None:
@@ -367,7 +374,7 @@ def _propagate(node, grads, owned_incoming, buffers, dependencies, ready, create
             # one passed straight through stays stealable if the node's buffer held it alone.
             fresh = id(gradient) not in incoming or id(gradient) in owned_incoming
             owned = fitted is not gradient or (fresh and returned.count(id(gradient)) == 1)
-            _add_to_buffer(buffers, child, 0, fitted, owned, create_graph)
+            _add_to_buffer(buffers, child, number, fitted, owned, create_graph)
         dependencies[child] -= 1
         if dependencies[child] == 0:
             heapq.heappush(ready, (-child._sequence_nr, id(child), child))

@@ -41,11 +41,14 @@ def _sum_rounded_to_odd(a, b):
 def fma64(a, b, c):
     """float64 fma: Dekker's exact product and sum, then one rounding of their tail."""
     a, b, c = np.broadcast_arrays(*(np.asarray(v, dtype=np.float64) for v in (a, b, c)))
-    # Dekker's split overflows beyond ~1e300; a power-of-two scale keeps it exact.
+    # Dekker's split overflows beyond ~1e300: split a scaled-down b, then scale the exact
+    # product pieces back up (a power of two, so exact); c is never scaled, so never lost.
     scale = np.where(np.abs(b) > 2.0**900, 2.0**-128, 1.0)
     product_high, product_low = _two_product(a, b * scale)
-    high, low = _two_sum(c * scale, product_high)
-    return (high + _sum_rounded_to_odd(low, product_low)) / scale
+    with quiet():
+        product_high, product_low = product_high / scale, product_low / scale
+    high, low = _two_sum(c, product_high)
+    return high + _sum_rounded_to_odd(low, product_low)
 
 
 def fma32(a, b, c):

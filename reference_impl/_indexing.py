@@ -47,8 +47,24 @@ def getitem(tensor, key):
     if result.numel():  # torch's kernel visits no element, so checks no index, for an empty result
         result._array()[...] = view._array()[index.numpy_key]
     op = "index_mask" if any(dtype in _MASK_DTYPES for _, dtype in indices.values()) else "index_tensor"
-    return _autograd.record(result, op, (view,), lambda grad: _views().embedded(
-        grad, view.shape, index.numpy_key, accumulate=True))
+    shape, key = view.shape, index.numpy_key
+    return _autograd.record(result, op, (view,), lambda grad: index_backward(grad, shape, key))
+
+
+def index_backward(grad, shape, key):
+    """The chain rule of ``tensor[indices]``: ``grad`` added into zeros of ``shape`` at the
+    numpy ``key``, elements picked more than once summing their gradients (torch's
+    ``_index_put_impl_`` with accumulate, in place: version 1). Its own chain rule reads
+    ``key`` again."""
+    result = _views().placed(grad._array(), shape, key, grad.dtype, accumulate=True, writes=1)
+    return _autograd.record(result, "index_put_impl", (None, grad), lambda grad: (None, _index(grad, key)))
+
+
+def _index(tensor, key):
+    """``tensor[key]`` for a numpy ``key`` of index arrays, as torch's chain rules index."""
+    result = type(tensor)._from_fresh_array(tensor._array()[key], tensor.dtype)
+    shape = tensor.shape
+    return _autograd.record(result, "index_tensor", (tensor,), lambda grad: index_backward(grad, shape, key))
 
 
 def setitem(tensor, key, value):
@@ -340,10 +356,11 @@ def _strip_leading_ones(value):
 
 
 def _index_put(view, indices, value):
-    """Advanced assignment (torch's ``index_put_``), with its order of checks."""
-    if _autograd.is_recording_for(view, value):
+    """Advanced assignment (torch's ``index_put_``), with its order of checks; recorded as
+    IndexPutBackward0 on the written tensor when a gradient may flow through it."""
+    recording = _autograd.is_recording_for(view, value)
+    if recording:
         _autograd.check_in_place(view)
-        raise _errors.index_put_with_autograd()
     value = _strip_leading_ones(value)
     expanded = _layout.has_internal_overlap(view.shape, view.stride())
     if expanded:
@@ -351,15 +368,31 @@ def _index_put(view, indices, value):
     mask = _single_mask(view, indices, value)
     if mask is not None:
         _masked_fill(view, mask, value, expanded)
-        return
-    if _overlaps(view, value):
-        raise _errors.partial_overlap()
-    index = _AdvancedIndex(view, indices)
-    if not _expandable(value.shape, index.result_shape):
-        raise _errors.index_put_shape_mismatch(value.shape, index.result_shape)
-    if value.dtype is not view.dtype:
-        raise _errors.index_put_dtype_mismatch(view.dtype, value.dtype)
-    _write_in_kernel_order(view, index, value)
+        (dim, (array, _)), = indices.items()
+        key = (slice(None),) * dim + np.nonzero(array)
+    else:
+        if _overlaps(view, value):
+            raise _errors.partial_overlap()
+        index = _AdvancedIndex(view, indices)
+        if not _expandable(value.shape, index.result_shape):
+            raise _errors.index_put_shape_mismatch(value.shape, index.result_shape)
+        if value.dtype is not view.dtype:
+            raise _errors.index_put_dtype_mismatch(view.dtype, value.dtype)
+        _write_in_kernel_order(view, index, value)
+        key = index.numpy_key
+    if recording:
+        # the overwritten elements' gradient goes to the value, the rest to the old history
+        _autograd.record_in_place(view, "index_put_", (view, value),
+                                  lambda grad: (_zeroed_at(grad, key), _index(grad, key)))
+
+
+def _zeroed_at(grad, key):
+    """``grad.index_put(key, zeros)``: the gradient without the overwritten elements'
+    (IndexPutBackward0, whose own chain rule is itself)."""
+    values = grad._array().copy()
+    values[key] = 0
+    result = type(grad)._from_fresh_array(values, grad.dtype)
+    return _autograd.record(result, "index_put", (grad, None), lambda grad: (_zeroed_at(grad, key), None))
 
 
 def _write_in_kernel_order(view, index, value):

@@ -3,8 +3,11 @@ and the ops that copy elements into a new arrangement (cat, stack, gather, index
 
 A view op is layout arithmetic only (``_layout``): a new (shape, strides, offset) around the
 same storage, made with ``_view_as``. A copy op computes its values with numpy and stores
-them in a fresh tensor. Both record their chain rule for autograd beside them; most
-gradients are the incoming gradient put back where the elements came from (``embedded``).
+them in a fresh tensor. Both record their chain rule for autograd beside them, written with
+these same ops as torch's formulas are, so that a gradient has a graph of its own (second
+derivatives). Most gradients are the incoming one put back where the elements came from,
+in zeros: ``placed`` computes that, and each op that reads elements has a writing op as
+its chain rule (select and select_backward, gather and scatter_add …), each the other's.
 """
 
 import warnings
@@ -12,7 +15,7 @@ import warnings
 import numpy as np
 
 from . import _dtype, _errors, _layout
-from ._autograd import no_grad, record, record_multi
+from ._autograd import history_snapshot, is_recording_for, no_grad, record, record_multi
 from ._ops import as_array, new_tensor, store, tensor_method
 from ._storage import Storage
 from ._tensor import Tensor
@@ -46,24 +49,25 @@ def _reshaped_back(shape):
     return lambda grad: grad.reshape(shape)
 
 
-def embedded(grad, shape, key, accumulate=False):
-    """The gradient of ``input[key]`` (a numpy key) for an ``input`` of ``shape``: ``grad``
-    at ``key`` in zeros. With ``accumulate``, elements picked more than once sum their
-    gradients; torch then adds into the zeros in place, which its ``_version`` shows."""
-    full = np.zeros(shape, grad.dtype.numpy_dtype)
-    if not accumulate:
-        full[key] = grad._array()
-        return new_tensor(full, grad.dtype)
-    np.add.at(full, key, grad._array())
-    result = new_tensor(full, grad.dtype)
-    result._bump_version()
+def placed(values, shape, key, dtype, accumulate=False, writes=0):
+    """Zeros of ``shape`` holding ``values`` (numpy, broadcast to ``zeros[key]``) at the
+    numpy ``key`` (a 0-dim ``shape`` is keyed as one element along dim 0): the gradient of
+    reading ``key``. With ``accumulate``, values landing on one element add up. ``writes``
+    is the version torch leaves on it (it writes its zeros in place)."""
+    full = np.zeros(shape or (1,), dtype.numpy_dtype)
+    if accumulate:
+        np.add.at(full, key, values)
+    else:
+        full[key] = values
+    result = new_tensor(full.reshape(shape), dtype)
+    for _ in range(writes):
+        result._bump_version()
     return result
 
 
 def alias(input):
-    """A new view of all of ``input``: what ``x[...]`` gives. (torch names its node
-    AliasBackward0, which the probed node names lack; autograd sees a view.)"""
-    return _view(input, "view", (input.shape, input.stride()), lambda grad: grad)
+    """A new view of all of ``input``: what ``x[...]`` gives."""
+    return _view(input, "alias", (input.shape, input.stride()), lambda grad: grad)
 
 
 def _along(dim, index):
@@ -104,7 +108,7 @@ def _swapped(input, op, dim0, dim1):
     if order:
         order[first], order[second] = order[second], order[first]
     return _view(input, op, _layout.permuted(input.shape, input.stride(), order),
-                 lambda grad: transpose(grad, first, second))
+                 t if op == "t" else lambda grad: transpose(grad, first, second))
 
 
 swapaxes = swapdims = transpose
@@ -230,16 +234,27 @@ def reshape_as(self, other):
 @tensor_method()
 def squeeze(input, dim=None):
     """Drop size-1 dims: all of them, or those among ``dim`` (an int or a tuple)."""
-    dims = range(input.dim()) if dim is None else _layout.wrap_dims(dim, input.dim())
+    dims = set(range(input.dim()) if dim is None else _layout.wrap_dims(dim, input.dim()))
     op = "squeeze" if dim is None else "squeeze_dim" if isinstance(dim, int) else "squeeze_dims"
-    return _view(input, op, _layout.squeezed(input.shape, input.stride(), set(dims)), _reshaped_back(input.shape))
+    shape = input.shape
+    return _view(input, op, _layout.squeezed(shape, input.stride(), dims),
+                 lambda grad: _unsqueezed_to(grad, shape, dims))
+
+
+def _unsqueezed_to(grad, shape, dims):
+    """squeeze's chain rule: the dropped size-1 dims put back, one unsqueeze each."""
+    for d, size in enumerate(shape):
+        if d in dims and size == 1:
+            grad = unsqueeze(grad, d)
+    return grad
 
 
 @tensor_method()
 def unsqueeze(input, dim):
     """Insert a size-1 dim at ``dim`` (which may be ``ndim``, or negative counting from it)."""
-    layout = _layout.unsqueezed(input.shape, input.stride(), _layout.wrap_dim(dim, input.dim() + 1))
-    return _view(input, "unsqueeze", layout, _reshaped_back(input.shape))
+    dim = _layout.wrap_dim(dim, input.dim() + 1)
+    layout = _layout.unsqueezed(input.shape, input.stride(), dim)
+    return _view(input, "unsqueeze", layout, lambda grad: squeeze(grad, dim))
 
 
 @tensor_method()
@@ -268,23 +283,35 @@ def _contiguous_copy(tensor):
     return record(new_tensor(tensor._array().copy(), tensor.dtype), "contiguous", (tensor,), lambda grad: grad)
 
 
-def _in_place(view_op, name):
+def _in_place(view_op, name, key):
     """``x.op_()``: ``x`` itself takes the layout that ``op`` would give a new view (torch
-    counts that as an in-place change)."""
+    counts that as an in-place change). When recording, ``x``'s history becomes the view's
+    chain rule applied to its old self, as the node ``key`` names (TBackward1 …: a probed
+    key, or a function of the arguments giving one); a view's base keeps its history."""
 
     def in_place(self, *args, **kwargs):
+        # ``self`` as it was (shape and history): what the gradient flows back to
+        before = history_snapshot(self) if is_recording_for(self) else None
         view = view_op(self, *args, **kwargs)
-        self._shape, self._strides = view.shape, view.stride()
+        backward = view.grad_fn._backward if before is not None else None  # the view op's chain rule
         self._bump_version()
+        if before is not None:
+            record(self, key(*args, **kwargs) if callable(key) else key, (before,), backward)
+        self._shape, self._strides = view.shape, view.stride()
         return self
 
     in_place.__name__ = in_place.__qualname__ = name
     return tensor_method(name)(in_place)
 
 
-for _name, _op in (("t_", t), ("transpose_", transpose), ("swapaxes_", transpose), ("swapdims_", transpose),
-                   ("squeeze_", squeeze), ("unsqueeze_", unsqueeze)):
-    _in_place(_op, _name)
+def _squeeze_key(dim=None):
+    return "squeeze_" if dim is None else "squeeze_dim_" if isinstance(dim, int) else "squeeze_dims_"
+
+
+for _name, _op, _key in (("t_", t, "t_"), ("transpose_", transpose, "transpose_"),
+                         ("swapaxes_", transpose, "transpose_"), ("swapdims_", transpose, "transpose_"),
+                         ("squeeze_", squeeze, _squeeze_key), ("unsqueeze_", unsqueeze, "unsqueeze_")):
+    _in_place(_op, _name, _key)
 
 
 # -- parts of a tensor ----------------------------------------------------------------------------
@@ -302,7 +329,13 @@ def select(input, dim, index):
     index %= size
     shape = input.shape
     return _view(input, "select", _layout.selected(input.shape, input.stride(), input.storage_offset(), dim, index),
-                 lambda grad: embedded(grad, shape, _along(dim, index)))
+                 lambda grad: select_backward(grad, shape, dim, index))
+
+
+def select_backward(grad, shape, dim, index):
+    """select's chain rule: ``grad`` as the slice at ``index`` along ``dim`` of zeros."""
+    result = placed(grad._array(), shape, _along(dim, index), grad.dtype)
+    return record(result, "select_backward", (grad,), lambda grad: select(grad, dim, index))
 
 
 @tensor_method()
@@ -327,9 +360,15 @@ def narrow(input, dim, start, length):
 def slice_view(input, dim, start=None, stop=None, step=1):
     """``input[..., start:stop:step]`` along ``dim`` (``step`` > 0), as the view it is."""
     shape = input.shape
-    bounds = slice(*slice(start, stop, step).indices(shape[dim]))
     return _view(input, "slice", _layout.sliced(shape, input.stride(), input.storage_offset(), dim, start, stop, step),
-                 lambda grad: embedded(grad, shape, _along(dim, bounds)))
+                 lambda grad: slice_backward(grad, shape, dim, start, stop, step))
+
+
+def slice_backward(grad, shape, dim, start, stop, step):
+    """slice's chain rule: ``grad`` as the slice ``start:stop:step`` along ``dim`` of zeros."""
+    bounds = slice(*slice(start, stop, step).indices(shape[dim]))
+    result = placed(grad._array(), shape, _along(dim, bounds), grad.dtype)
+    return record(result, "slice_backward", (grad,), lambda grad: slice_view(grad, dim, start, stop, step))
 
 
 @tensor_method()
@@ -354,6 +393,7 @@ def split(tensor, split_size_or_sections, dim=0):
             raise _errors.split_sizes_negative(sizes)
         if sum(sizes) != tensor.shape[dim]:
             raise _errors.split_sizes_sum(tensor.shape[dim], dim, sizes)
+        return _pieces(tensor, "split_with_sizes", dim, sizes)
     return _pieces(tensor, "split", dim, sizes)
 
 
@@ -364,26 +404,21 @@ def _equal_pieces(size, step):
 
 
 def _pieces(input, op, dim, sizes):
-    """Consecutive views of ``sizes`` along ``dim``; their gradients join back together."""
+    """Consecutive views of ``sizes`` along ``dim``; their gradients are joined back with
+    ``cat`` (zeros for pieces that got none)."""
     starts = np.cumsum([0] + sizes[:-1]).tolist()
     with no_grad():
         pieces = tuple(slice_view(input, dim, start, start + size) for start, size in zip(starts, sizes))
-    keys = [_along(dim, slice(start, start + size)) for start, size in zip(starts, sizes)]
-    return record_multi(pieces, op, (input,), _joined_back(input.shape, input.dtype, keys))
+    shapes, dtype = [piece.shape for piece in pieces], input.dtype
+    return record_multi(pieces, op, (input,), lambda grads: cat(
+        [_zeros(shape, dtype) if grad is None else grad for shape, grad in zip(shapes, grads)], dim))
 
 
-def _joined_back(shape, dtype, keys):
-    """The chain rule of ops with several outputs ``input[key]``: their gradients, put back
-    (outputs that got none contribute zeros)."""
-
-    def backward(grads):
-        full = np.zeros(shape, dtype.numpy_dtype)
-        for key, grad in zip(keys, grads):
-            if grad is not None:
-                full[key] = grad._array()
-        return new_tensor(full, dtype)
-
-    return backward
+def _zeros(shape, dtype):
+    """Zeros as torch's chain rules make them (at::zeros, whose fill shows as version 1)."""
+    zeros = new_tensor(np.zeros(shape, dtype.numpy_dtype), dtype)
+    zeros._bump_version()
+    return zeros
 
 
 @tensor_method()
@@ -408,8 +443,10 @@ def unbind(input, dim=0):
         raise _errors.unbind_zero_dim()
     with no_grad():
         slices = tuple(select(input, dim, i) for i in range(input.shape[dim]))
-    keys = [_along(dim, i) for i in range(input.shape[dim])]
-    return record_multi(slices, "unbind", (input,), _joined_back(input.shape, input.dtype, keys))
+    shape, dtype = tuple(input.shape[:dim]) + tuple(input.shape[dim + 1:]), input.dtype
+    # slices that got no gradient contribute zeros, expanded from one as torch's are
+    return record_multi(slices, "unbind", (input,), lambda grads: stack(
+        [expand(_zeros((), dtype), shape) if grad is None else grad for grad in grads], dim))
 
 
 # -- copies into a new arrangement ----------------------------------------------------------------
@@ -459,10 +496,10 @@ def cat(tensors, dim=0, *, out=None):
 
 
 def _cut(grad, dim, sizes):
-    """``cat``'s chain rule: each input's part of the gradient (None for skipped inputs)."""
+    """``cat``'s chain rule: each input's part of the gradient (empty for skipped inputs)."""
     parts, start = [], 0
     for size in sizes:
-        parts.append(None if size is None else slice_view(grad, dim, start, start + size))
+        parts.append(_zeros((0,), grad.dtype) if size is None else narrow(grad, dim, start, size))
         start += size or 0
     return tuple(parts)
 
@@ -506,13 +543,25 @@ def repeat(self, *args, repeats=None):
     if any(size < 0 for size in target):
         raise _errors.negative_dimension_in(target)
     result = new_tensor(np.tile(self._array().reshape(padded), repeats), self.dtype)
-    return record(result, "repeat", (self,), lambda grad: _summed_tiles(grad, padded, repeats))
+    shape = self.shape
+    return record(result, "repeat", (self,), lambda grad: _summed_tiles(grad, shape, repeats))
 
 
-def _summed_tiles(grad, padded, repeats):
-    """``repeat``'s chain rule: the gradients of all copies of each element, added up."""
-    split = grad._array().reshape(tuple(n for pair in zip(repeats, padded) for n in pair))
-    return new_tensor(split.sum(axis=tuple(range(0, split.ndim, 2))), grad.dtype)
+def _summed_tiles(grad, shape, repeats):
+    """``repeat``'s chain rule: the gradients of all copies of each element, added up. New
+    leading dims are summed away one by one, then each repeated dim is split in two
+    (repeats, size) and the repeats summed."""
+    if 0 in repeats:
+        return _zeros(shape, grad.dtype)
+    for _ in range(len(repeats) - len(shape)):
+        grad = grad.sum(0)
+    split, summed = [], []
+    for size, times in zip(shape, repeats[len(repeats) - len(shape):]):
+        if times != 1:
+            split.append(times)
+            summed.append(len(split) - 1)
+        split.append(size)
+    return grad.reshape(split).sum(summed) if summed else grad
 
 
 def _index_array(index):
@@ -535,8 +584,18 @@ def index_select(input, dim, index):
     picked = np.take(source, positions, axis=dim)
     result = new_tensor(picked.reshape(_replaced(input.shape, dim, len(positions))), input.dtype)
     shape = input.shape
-    return record(result, "index_select", (input,), lambda grad: embedded(
-        grad.reshape(picked.shape), source.shape, _along(dim, positions), accumulate=True).reshape(shape))
+    return record(result, "index_select", (input,), lambda grad: index_select_backward(grad, shape, dim, index))
+
+
+def index_select_backward(grad, shape, dim, index):
+    """index_select's chain rule, ``zeros(shape).index_add_(dim, index, grad)``: rows picked
+    more than once add their gradients. Its own chain rule is index_select again."""
+    positions = _index_array(index)
+    values = grad._array().reshape(_replaced(shape or (1,), dim, len(positions)))
+    result = placed(values, shape, _along(dim, positions), grad.dtype, accumulate=True, writes=1)
+    source_shape = grad.shape
+    return record(result, "index_add", (None, grad),
+                  lambda grad: (None, expand(index_select(grad, dim, index), source_shape)))
 
 
 def _replaced(shape, dim, size):
@@ -576,10 +635,23 @@ def gather(input, dim, index, *, sparse_grad=False, out=None):
         raise _errors.gather_out_of_bounds(int(positions.reshape(-1)[np.argmax(bad)]), dim, size)
     cropped = source[tuple(slice(None) if d == dim else slice(0, n) for d, n in enumerate(positions.shape))]
     values = np.take_along_axis(cropped, positions, axis=dim).reshape(index.shape)
-    key = tuple(positions if d == dim else axis for d, axis in enumerate(np.indices(positions.shape, sparse=True)))
     shape = input.shape
-    return record(store(values, input.dtype, out, inputs=(input, index)), "gather", (input,), lambda grad: embedded(
-        grad.reshape(positions.shape), source.shape, key, accumulate=True).reshape(shape))
+    return record(store(values, input.dtype, out, inputs=(input, index)), "gather", (input,),
+                  lambda grad: scattered(grad, shape, dim, index, accumulate=True))
+
+
+def scattered(source, shape, dim, index, accumulate=False):
+    """``zeros(shape).scatter_(dim, index, source)``, or ``scatter_add_`` with ``accumulate``:
+    each value of ``source`` put back where gather along ``dim`` by ``index`` took it from.
+    The chain rule of gather (adding), and of max over a dim, sort and topk (writing); its
+    own chain rule is gather again. torch writes into its zeros in place: the version is
+    1 (scatter_add_) or 2 (scatter_)."""
+    positions = index._array().reshape(index.shape or (1,)).astype(np.int64)
+    key = tuple(positions if d == dim else axis for d, axis in enumerate(np.indices(positions.shape, sparse=True)))
+    values = source._array().reshape(positions.shape)
+    result = placed(values, shape, key, source.dtype, accumulate, writes=1 if accumulate else 2)
+    return record(result, "scatter_add" if accumulate else "scatter", (None, source),
+                  lambda grad: (None, gather(grad, dim, index)))
 
 
 @tensor_method()
@@ -591,7 +663,18 @@ def masked_select(input, mask):
     picked = np.array(np.broadcast_to(mask._array(), shape))
     result = new_tensor(np.broadcast_to(input._array(), shape)[picked], input.dtype)
     # the gradient comes back in the broadcast shape; autograd sums it down to ours
-    return record(result, "masked_select", (input,), lambda grad: embedded(grad, shape, np.nonzero(picked), True))
+    return record(result, "masked_select", (input,), lambda grad: _masked_scattered(grad, shape, mask))
+
+
+def _masked_scattered(source, shape, mask):
+    """masked_select's chain rule, ``zeros(shape).masked_scatter_(mask, source)``: the
+    selected values put back in order where ``mask`` is True. Its own chain rule is
+    masked_select again."""
+    picked = np.broadcast_to(mask._array(), shape)
+    result = placed(source._array(), shape, np.nonzero(picked), source.dtype, writes=1)
+    source_shape = source.shape
+    return record(result, "masked_scatter", (None, source),
+                  lambda grad: (None, masked_select(grad, mask).view(source_shape)))
 
 
 @tensor_method()

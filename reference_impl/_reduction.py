@@ -5,6 +5,10 @@ and numpy's spellings ``axis=``/``keepdims=``, as torch's argument parser does. 
 computes the values over the reduced dims folded into one contiguous last axis, so float
 sums are pairwise, close to torch's cascade sums. Results that torch returns as
 ``torch.return_types`` structs (max, min, sort, topk) are tuples with named fields.
+
+Chain rules follow torch's formulas op for op, written with this library's own ops, so a
+gradient computed with ``create_graph=True`` has the graph torch gives it (and second
+derivatives); only where no graph is being built do some take a numpy shortcut.
 """
 
 import builtins
@@ -15,8 +19,9 @@ import warnings
 import numpy as np
 
 from . import _dtype, _errors, _layout
-from ._autograd import record
-from ._elementwise import _recorded_in_place, maximum, minimum
+from ._autograd import is_grad_enabled, no_grad, record
+from ._elementwise import _recorded_in_place, _times_scalar, isnan, maximum, minimum, where
+from ._movement import cat, scattered, stack
 from ._ops import new_tensor, quiet, store, tensor_method
 from ._storage import Storage
 from ._tensor import Tensor
@@ -107,12 +112,6 @@ def _permuted(tensor, order):
                            tensor.storage_offset())
 
 
-def _unfold(values, shape, dims):
-    """Undo ``fold``: ``values`` (kept dims, then ``dims`` merged last) back in ``shape``."""
-    order = [d for d in range(len(shape)) if d not in dims] + sorted(dims)
-    return np.transpose(np.reshape(values, [shape[d] for d in order]), np.argsort(order))
-
-
 def reduced_shape(shape, dims, keepdim):
     """The shape of a reduction's result: reduced dims dropped, or kept with size 1."""
     if keepdim:
@@ -142,44 +141,68 @@ def _check_int_dim(name, dim, position=""):
         raise _errors.dim_must_be_int(name, dim, position)
 
 
-# -- chain rules (shared with _linalg) --------------------------------------------------------------
+# -- chain rules ---------------------------------------------------------------------------------------
 
-def _spread(grad, shape, dims, keepdim):
-    """A reduction's gradient sent back to every element it reduced: the reduced dims put
-    back (size 1) and expanded to the input's ``shape``."""
-    if not keepdim:
-        grad = grad.view(reduced_shape(shape, dims, keepdim=True))
-    return grad.expand(shape)
-
-
-def record_weighted(result, op, input, dims, keepdim, weights, saved=(), writes=0):
-    """Record a reduction whose gradient is the incoming one spread back over the reduced
-    elements, times ``weights(*saved)``: numpy values broadcastable to the input, which the
-    chain rule treats as constants. ``writes`` is the version torch's backward leaves on the
-    gradient it returns (how often it writes it in place)."""
+def record_weighted(result, op, input, dims, keepdim, weights, saved=()):
+    """Record a reduction (of _linalg's) whose gradient is the incoming one spread back over
+    the reduced elements, times ``weights(*saved)``: numpy values broadcastable to the input,
+    which the chain rule treats as constants (so its own gradient is wrong: no second
+    derivatives through it)."""
     shape = input.shape
 
     def backward(grad, *values):
-        gradient = _spread(grad, shape, dims, keepdim) * new_tensor(weights(*values), grad.dtype)
-        for _ in range(writes):
-            gradient._bump_version()
-        return gradient
+        if not keepdim:
+            grad = grad.view(reduced_shape(shape, dims, keepdim=True))
+        return grad.expand(shape) * new_tensor(weights(*values), grad.dtype)
 
     return record(result, op, (input,), backward, saved=saved)
 
 
-def _scattered(grad, shape, indices, axis):
-    """The gradient of picking ``indices`` along ``axis``: ``grad`` put back where each value
-    came from, zeros elsewhere (torch zero-fills and scatters in place: version 2)."""
-    full = np.zeros(shape, grad.dtype.numpy_dtype)
-    if full.ndim:
-        np.put_along_axis(full, indices._array(), grad._array(), axis)
-    else:
-        full[...] = grad._array()
-    gradient = new_tensor(full, grad.dtype)
-    gradient._bump_version()
-    gradient._bump_version()
-    return gradient
+def _unsqueezed(grad, dims):
+    """torch's unsqueeze_multiple: the reduced ``dims`` put back as size-1 dims, one
+    unsqueeze each, in increasing order."""
+    for d in sorted(dims):
+        grad = grad.unsqueeze(d)
+    return grad
+
+
+def _sum_backward(grad, shape, dims, keepdim, dim):
+    """sum's chain rule: the gradient expanded back over the reduced elements (after putting
+    the reduced dims back, when some were named and dropped)."""
+    if not keepdim and shape and dim not in (None, (), []):
+        grad = _unsqueezed(grad, dims)
+    return grad.expand(shape)
+
+
+def _divided(tensor, count):
+    """``tensor / count`` as torch's chain rules divide by a C++ number: the count is not an
+    input of the node (DivBackward1)."""
+    with no_grad():
+        result = tensor / count
+    return record(result, "div_cpp_scalar", (tensor,), lambda grad: _divided(grad, count))
+
+
+def _masked_fill(tensor, mask, value):
+    """``tensor.masked_fill_(mask, value)`` as torch's chain rules call it (in place on a
+    fresh tensor: version 1): ``value`` is a number (MaskedFillBackward0) or a 0-dim tensor
+    (MaskedFillBackward1), and ``mask`` a bool tensor."""
+    filled = tensor._array().copy()
+    picked = np.broadcast_to(mask._array(), filled.shape)
+    filled[picked] = value._array() if isinstance(value, Tensor) else value
+    result = new_tensor(filled, tensor.dtype)
+    result._bump_version()
+    if not isinstance(value, Tensor):
+        return record(result, "masked_fill_scalar", (tensor,), lambda grad: _masked_fill(grad, mask, 0))
+    return record(result, "masked_fill_tensor", (tensor, value),
+                  lambda grad: (_masked_fill(grad, mask, 0), grad.masked_select(mask).sum()))
+
+
+def _value_selecting_backward(grad, shape, dim, indices, keepdim):
+    """The chain rule of picking one element per slice along ``dim`` at ``indices`` (max and
+    min over a dim, sort, topk): ``grad`` scattered back into zeros."""
+    if not keepdim and shape:
+        grad, indices = grad.unsqueeze(dim), indices.unsqueeze(dim)
+    return scattered(grad, shape, dim, indices)
 
 
 # -- sum, mean, prod ------------------------------------------------------------------------------
@@ -194,7 +217,7 @@ def sum(input, dim=None, keepdim=False, *, dtype=None, out=None):
     values = _reduce(input, dims, keepdim, lambda a: np.add.reduce(a, axis=-1, dtype=_accumulator(dtype)), dtype)
     shape = input.shape
     return record(store(values, dtype, out, inputs=(input,)), "sum" if dim is None else "sum_dim", (input,),
-                  lambda grad: _spread(grad, shape, dims, keepdim))
+                  lambda grad: _sum_backward(grad, shape, dims, keepdim, dim))
 
 
 @tensor_method()
@@ -211,9 +234,9 @@ def mean(input, dim=None, keepdim=False, *, dtype=None, out=None):
     count = accumulator(_layout.numel([input.shape[d] for d in dims]))
     # divided in the accumulator type, as torch does for float16; an empty mean is 0/0 = nan
     values = _reduce(input, dims, keepdim, lambda a: np.add.reduce(a, axis=-1, dtype=accumulator) / count, dtype)
-    shape = input.shape
+    shape, count = input.shape, int(count)
     return record(store(values, dtype, out, inputs=(input,)), "mean" if dim is None else "mean_dim", (input,),
-                  lambda grad: _spread(grad, shape, dims, keepdim) / float(count))
+                  lambda grad: _divided(_sum_backward(grad, shape, dims, keepdim, dim), count))
 
 
 @tensor_method()
@@ -226,18 +249,45 @@ def prod(input, dim=None, keepdim=False, *, dtype=None, out=None):
     dims = reduction_dims(input, dim)
     values = _reduce(input, dims, keepdim, lambda a: np.multiply.reduce(a, axis=-1, dtype=_accumulator(dtype)),
                      dtype)
-    return record_weighted(store(values, dtype, out, inputs=(input,)), "prod" if dim is None else "prod_dim", input,
-                           dims, keepdim, lambda x: _products_of_others(x._array(), dims), saved=(input,))
+    result = store(values, dtype, out, inputs=(input,))
+    return record(result, "prod" if dim is None else "prod_dim", (input,),
+                  lambda grad, x, product: _prod_backward(grad, x, product, dims, keepdim, dim), saved=(input, result))
 
 
-def _products_of_others(x, dims):
-    """For each element, the product of the others it is reduced with: d prod / dx, exact
-    where there are zeros."""
-    folded = fold(x, dims)
-    ones = np.ones(folded.shape[:-1] + (1,), folded.dtype)
-    before = np.cumprod(np.concatenate([ones, folded[..., :-1]], axis=-1), axis=-1)
-    after = np.flip(np.cumprod(np.concatenate([ones, np.flip(folded, -1)[..., :-1]], axis=-1), axis=-1), -1)
-    return _unfold(before * after, x.shape, dims)
+def _prod_backward(grad, x, product, dims, keepdim, dim):
+    """prod's chain rule: the product of the other elements, ``product / x`` where there is
+    no zero. With zeros, products before and after each element (exclusive cumprods); once
+    no graph is built, two zeros in an all-element product make every slope zero."""
+    if x.dim() == 0:
+        return grad
+    x = x.to(grad.dtype)
+    zeros = int(np.count_nonzero(x._array() == 0))
+    if dim is None:
+        if not zeros:
+            return grad * (product / x)
+        if zeros > 1 and not is_grad_enabled():
+            return new_tensor(np.zeros(x.shape, grad.dtype.numpy_dtype), grad.dtype)
+        return _products_of_others(grad, x.contiguous().view(-1), 0).view_as(x)
+    if not keepdim:
+        grad, product = grad.unsqueeze(dims[0]), product.unsqueeze(dims[0])
+    return grad * (product / x) if not zeros else _products_of_others(grad, x, dims[0])
+
+
+def _products_of_others(grad, x, dim):
+    """``grad`` times, for each element, the product of the others along ``dim``: exclusive
+    cumprods from the front and from the back, multiplied (exact where there are zeros)."""
+    size = x.shape[dim]
+    if size == 1:
+        return grad
+    ones = new_tensor(np.ones(_with_size(x.shape, dim, 1), grad.dtype.numpy_dtype), grad.dtype)
+    before = cat([ones, x.narrow(dim, 0, size - 1)], dim).cumprod(dim)
+    after = cat([ones, x.narrow(dim, 1, size - 1).flip(dim)], dim).cumprod(dim).flip(dim)
+    return grad * (before * after)
+
+
+def _with_size(shape, dim, size):
+    """``shape`` with ``size`` at ``dim``."""
+    return tuple(shape[:dim]) + (size,) + tuple(shape[dim + 1:])
 
 
 # -- max, min and their arg- and a- forms ------------------------------------------------------------
@@ -266,21 +316,11 @@ def _extreme_with_index(input, dim, keepdim, name):
     values = np.take_along_axis(folded, indices, axis=-1)
     shape = reduced_shape(input.shape, dims, keepdim)
     indices = new_tensor(indices.reshape(shape), _dtype.int64)
+    input_shape, axis = input.shape, dims[0] if dims else 0
     values = record(new_tensor(values.reshape(shape), input.dtype), f"{name}_dim", (input,),
-                    _index_backward(input.shape, dims, keepdim), saved=(indices,))
+                    lambda grad, picked: _value_selecting_backward(grad, input_shape, axis, picked, keepdim),
+                    saved=(indices,))
     return getattr(return_types, name)((values, indices))
-
-
-def _index_backward(shape, dims, keepdim):
-    """The chain rule of picking one element per reduced slice, at ``indices``."""
-    axis = dims[0] if dims else 0
-
-    def backward(grad, indices):
-        if not keepdim and dims:
-            grad, indices = grad.unsqueeze(axis), indices.unsqueeze(axis)
-        return _scattered(grad, shape, indices, axis)
-
-    return backward
 
 
 def _extreme(input, dim, keepdim, name, kernel):
@@ -289,19 +329,27 @@ def _extreme(input, dim, keepdim, name, kernel):
     shown = None if dim in (None, (), []) else (dim,) if isinstance(dim, int) else tuple(dim)
     _check_reducible(input, name, dims, shown)
     result = new_tensor(_reduce(input, dims, keepdim, lambda a: kernel(a, axis=-1), input.dtype), input.dtype)
-    kept = reduced_shape(input.shape, dims, keepdim=True)
-    # torch shares the gradient evenly among the elements equal to the extreme (NaN among NaNs);
-    # for max()/min() it writes the shares into zeros in place
-    return record_weighted(result, name, input, dims, keepdim,
-                           lambda x, value: _even_shares(x._array(), value._array().reshape(kept), dims),
-                           saved=(input, result), writes=1 if name in ("max", "min") else 0)
+    if name in ("max", "min"):
+        return record(result, name, (input,), _evenly_distributed, saved=(input, result))
+    kept = None if keepdim else reduced_shape(input.shape, dims, keepdim=True)
+    return record(result, name, (input,), lambda grad, x, value: _shared_by_count(grad, x, value, dims, kept),
+                  saved=(input, result))
 
 
-def _even_shares(x, value, dims):
-    """1/count where ``x`` equals its slice's extreme ``value`` (count such elements), else 0."""
-    with quiet():
-        hit = (x == value) | (np.isnan(x) & np.isnan(value))
-        return hit / np.sum(hit, axis=dims, keepdims=True)
+def _evenly_distributed(grad, x, value):
+    """max()/min()'s chain rule: the gradient shared evenly among the elements equal to the
+    extreme (the NaNs, if it is NaN), written into zeros with masked_fill_."""
+    mask = isnan(x) if isnan(value).item() else x == value
+    return _masked_fill(new_tensor(np.zeros(x.shape, grad.dtype.numpy_dtype), grad.dtype), mask, grad / mask.sum())
+
+
+def _shared_by_count(grad, x, value, dims, kept):
+    """amax/amin's chain rule: the gradient shared evenly among the elements of each slice
+    equal to its extreme. Dropped dims are put back by reshaping to ``kept``."""
+    if kept is not None:
+        grad, value = grad.reshape(kept), value.reshape(kept)
+    mask = value == x
+    return grad / mask.sum(dims, keepdim=True) * mask
 
 
 @tensor_method()
@@ -387,20 +435,31 @@ def _variance(input, dim, unbiased, keepdim, correction, name):
         if name == "std":
             values = np.sqrt(values)
     result = new_tensor(values.reshape(shape), input.dtype)
-    kept = reduced_shape(input.shape, dims, keepdim=True)
-    return record_weighted(result, name if dim is None else f"{name}_dim", input, dims, keepdim,
-                           lambda x, value: _variance_slopes(x._array(), value._array().reshape(kept), dims,
-                                                             count - correction, name),
-                           saved=(input, result))
+    named = None if dim is None else _layout.wrap_dims(dim, builtins.max(input.dim(), 1))
+    op = name if dim is None else f"{name}_dim"
+    if name == "var":
+        return record(result, op, (input,), lambda grad, x: _var_backward(grad, x, named, correction, keepdim),
+                      saved=(input,))
+    return record(result, op, (input,), lambda grad, x, value: _var_backward(
+        _masked_fill(grad / _times_scalar(value, 2), value == 0, 0), x, named, correction, keepdim),
+        saved=(input, result))
 
 
-def _variance_slopes(x, value, dims, divisor, name):
-    """d var / dx = 2 (x - mean) / (N - correction), and std's slope is that over 2 std. torch
-    divides by N - correction here even where the forward clamped it at 0."""
+def _var_backward(grad, x, dims, correction, keepdim):
+    """var's chain rule, 2 (x - mean) / (N - correction) times the gradient; std's passes it
+    ``grad / (2 std)`` (0 where std is 0). Over all elements, torch's answer where N -
+    correction <= 0 is NaN where x is its mean and inf elsewhere; over named ``dims`` it
+    divides by N - correction whatever its sign."""
+    if x.dim() == 0 or dims is None:
+        dof = x.numel() - correction
+        if dof <= 0:
+            return grad * where(x == x.mean(), float("nan"), float("inf"))
+        return _times_scalar(grad, 2.0 / dof) * (x - x.mean())
+    if not keepdim and x.dim() > 1:
+        grad = _unsqueezed(grad, dims)
     with quiet():
-        x = x.astype(np.float64)
-        slopes = 2 * (x - np.mean(x, axis=dims, keepdims=True)) / np.float64(divisor)
-        return slopes / (2 * value) if name == "std" else slopes
+        factor = float(np.float64(2.0) / np.float64(_layout.numel([x.shape[d] for d in dims]) - correction))
+    return _times_scalar(grad, factor) * (x - x.mean(dims, keepdim=True))
 
 
 @tensor_method()
@@ -466,7 +525,8 @@ def _scan(input, dim, dtype, out, kernel, name):
 def cumsum(input, dim, *, dtype=None, out=None):
     """Running sums along ``dim``; bool and integers accumulate into int64 unless ``dtype`` says otherwise."""
     result = _scan(input, dim, dtype, out, np.cumsum, "cumsum")
-    return record(result, "cumsum", (input,), lambda grad: _reversed_cumsum(grad, dim))
+    input_dtype = input.dtype
+    return record(result, "cumsum", (input,), lambda grad: _reversed_cumsum(grad.to(input_dtype), dim))
 
 
 def _reversed_cumsum(grad, dim):
@@ -481,16 +541,45 @@ def _reversed_cumsum(grad, dim):
 def cumprod(input, dim, *, dtype=None, out=None):
     """Running products along ``dim``; bool and integers accumulate into int64 unless ``dtype`` says otherwise."""
     result = _scan(input, dim, dtype, out, np.cumprod, "cumprod")
-    return record(result, "cumprod", (input,), lambda grad, x: new_tensor(
-        _cumprod_gradient(x._array(), grad._array(), _layout.wrap_dim(dim, x.dim())), grad.dtype), saved=(input,))
+    return record(result, "cumprod", (input,), lambda grad, x, output: _cumprod_backward(grad, x, dim, output),
+                  saved=(input, result))
+
+
+def _cumprod_backward(grad, x, dim, output):
+    """cumprod's chain rule. Without zeros in ``x``: the reversed cumsum of ``output * grad``,
+    over ``x``. With zeros, a numpy answer when no graph is being built; else, as torch,
+    for each position k the sum of ``grad`` times the products it feeds without it (the
+    product before k times the cumprod after it), O(n^2) but differentiable again."""
+    if x.numel() <= 1:
+        return grad
+    dim = _layout.wrap_dim(dim, x.dim())
+    size = x.shape[dim]
+    if size == 1:
+        return grad
+    if not np.any(x._array() == 0):
+        return _reversed_cumsum(output * grad, dim).div(x)
+    if not is_grad_enabled():
+        return new_tensor(_cumprod_gradient(x._array(), grad._array(), dim), grad.dtype)
+    ones = new_tensor(np.ones(1, grad.dtype.numpy_dtype), grad.dtype).expand(_with_size(x.shape, dim, 1))
+    slopes = []
+    for k in range(size):
+        if k == 0:
+            omitted = cat([ones, x.narrow(dim, 1, size - 1).cumprod(dim)], dim)
+        elif k == size - 1:
+            omitted = x.narrow(dim, 0, k).prod(dim, True)
+        else:
+            before = x.narrow(dim, 0, k).prod(dim, True)
+            after = x.narrow(dim, k + 1, size - k - 1).cumprod(dim)
+            omitted = cat([before, before.expand_as(after) * after], dim)
+        slopes.append((grad.narrow(dim, k, size - k) * omitted).sum(dim))
+    # torch writes these into zeros slice by slice (CopySlices); stacking gives the same values
+    return stack(slopes, dim)
 
 
 def _cumprod_gradient(x, grad, axis):
     """The gradient of cumprod along ``axis``, exact where ``x`` has zeros: before a slice's first
     zero z each x_k gets (sum of grad * cumprod from k on) / x_k; x_z gets the product before it
     times the sum of grad times the running product after it; later elements get nothing."""
-    if x.ndim == 0:
-        return grad.copy()
     x, grad = np.moveaxis(x, axis, -1), np.moveaxis(grad, axis, -1)
     position = np.arange(x.shape[-1])
     zero = x == 0
@@ -551,7 +640,7 @@ def sort(input, dim=-1, descending=False, *, stable=False):
     indices = _laid_out_like(input, order, _dtype.int64)
     shape = input.shape
     values = record(_laid_out_like(input, values, input.dtype), "sort", (input,),
-                    lambda grad, picked: _scattered(grad, shape, picked, axis), saved=(indices,))
+                    lambda grad, picked: scattered(grad, shape, axis, picked), saved=(indices,))
     return return_types.sort((values, indices))
 
 
@@ -597,7 +686,7 @@ def topk(input, k, dim=-1, largest=True, sorted=True):
     indices = new_tensor(order, _dtype.int64)
     shape = input.shape
     values = record(new_tensor(values, input.dtype), "topk", (input,),
-                    lambda grad, picked: _scattered(grad, shape, picked, axis), saved=(indices,))
+                    lambda grad, picked: scattered(grad, shape, axis, picked), saved=(indices,))
     return return_types.topk((values, indices))
 
 

@@ -3,6 +3,7 @@
 from fractions import Fraction
 
 import numpy as np
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -39,3 +40,8 @@ def test_a_halfway_case_is_rounded_the_way_the_exact_value_lies():
     # step * 6 is just below 0.5 and the tiny addend pushes the exact value below 0.5 too
     step, index, tiny = -0.08333333333333333, 6.0, -6.622549147901531e-159
     assert float(fma64(-step, index, tiny)) == float(Fraction(-step) * 6 + Fraction(tiny))
+
+
+@pytest.mark.parametrize("a, b, c", [(0.0, 8.45e270, 2.2e-291), (1e-50, 1e305, 3.0), (0.5, 1e305, -1e-300)])
+def test_huge_operands_keep_a_tiny_addend(a, b, c):
+    assert float(fma64(a, b, c)) == float(Fraction(a) * Fraction(b) + Fraction(c))
