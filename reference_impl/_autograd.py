@@ -482,7 +482,7 @@ def _attach_in_place(tensor, node):
     then the base's history becomes CopySlices (the op applied to the viewed region), and
     the view is read back out of the base, as torch rebuilds it."""
     base = tensor._base
-    if base is None or not base.requires_grad:
+    if base is None:
         tensor._grad_fn, tensor._output_nr, tensor._requires_grad = node, 0, True
         return
     copy_slices = _copy_slices(base, tensor, node)
@@ -519,7 +519,8 @@ def _copy_slices(base, view, node):
         return (result, *grads[1:])
 
     copy_slices = node_class(_NODE_DATA["setitem"]["name"])((base,), backward, ())
-    copy_slices.next_functions = ((gradient_edge(_history_of(base)), 0),) + node.next_functions[1:]
+    base_edge = gradient_edge(_history_of(base)) if base.requires_grad else None
+    copy_slices.next_functions = ((base_edge, 0),) + node.next_functions[1:]
     copy_slices._input_meta = [(shape, dtype)] + node._input_meta[1:]
     return copy_slices
 
