@@ -82,7 +82,9 @@ def _operand_kind(op, other):
 def add(input, other, *, alpha=1, out=None):
     """``input + alpha * other``."""
     result = _binary(input, other, lambda x, y: np.add(x, y * y.dtype.type(alpha) if alpha != 1 else y), out=out)
-    return record(result, _operand_kind("add", other), (input, other), lambda grad: (grad, grad * alpha))
+    # alpha == 1 hands the very same gradient to both inputs, as torch's formula does
+    return record(result, _operand_kind("add", other), (input, other),
+                  lambda grad: (grad, grad if alpha == 1 else grad * alpha))
 
 
 @tensor_method()
