@@ -181,10 +181,10 @@ def _adjoint(self):
     return _swapped(self, "mT", 0, 1)
 
 
-Tensor.T = property(_reversed_dims)
-Tensor.mT = property(_matrix_transpose("mT", "This function is the identity in these cases."))
-Tensor.mH = property(_matrix_transpose("mH", "Consider using x.conj()."))
-Tensor.H = property(_adjoint)
+setattr(Tensor, "T", property(_reversed_dims))
+setattr(Tensor, "mT", property(_matrix_transpose("mT", "This function is the identity in these cases.")))
+setattr(Tensor, "mH", property(_matrix_transpose("mH", "Consider using x.conj().")))
+setattr(Tensor, "H", property(_adjoint))
 
 
 # -- changing the shape ---------------------------------------------------------------------------
