@@ -13,7 +13,7 @@ import numpy as np
 
 from . import _autograd, _dtype, _errors, _layout
 from ._autograd import is_recording_for, record
-from ._elementwise import mul
+from ._elementwise import mul, where
 from ._ops import new_tensor, quiet, store, tensor_method
 from ._reduction import fold, record_weighted, reduced_shape, reduction_dims
 from ._tensor import Tensor
@@ -243,8 +243,8 @@ def _reflected_matmul_operator(self, other):
     return matmul(other, self)
 
 
-Tensor.__matmul__ = _matmul_operator
-Tensor.__rmatmul__ = _reflected_matmul_operator
+setattr(Tensor, "__matmul__", _matmul_operator)
+setattr(Tensor, "__rmatmul__", _reflected_matmul_operator)
 
 
 @tensor_method("outer", "ger")
@@ -327,25 +327,31 @@ def _vector_norm(input, ord, dim, keepdim, dtype):
     op = "norm" if dim is None else "norm_dim"
     if ord == 0:  # a count: torch's backward gives no gradient
         return record(result, op, (input,), lambda grad: None)
-    kept = reduced_shape(input.shape, dims, keepdim=True)
-    return record_weighted(result, op, input, dims, keepdim,
-                           lambda x, value: _norm_slopes(x._array(), value._array().reshape(kept), ord, dims),
-                           saved=(input, result))
+    named = dims if dim is not None else ()
+    return record(result, op, (input,), lambda grad, x, value: _norm_backward(grad, x, value, ord, named, keepdim),
+                  saved=(input, result))
 
 
-def _norm_slopes(x, norm, ord, dims):
-    """d norm / dx, as torch's backward defines it at zeros and ties: the inf norms share it
-    evenly among the elements that reach the extreme."""
-    with quiet():
-        if math.isinf(ord):
-            hit = (np.abs(x) == norm) | (np.isnan(x) & np.isnan(norm))
-            return np.sign(x) * hit / np.sum(hit, axis=dims, keepdims=True)
-        if ord == 1:
-            return np.sign(x)
-        if ord < 1:
-            return np.sign(x) * np.where(x == 0, 0, np.abs(x) ** (ord - 1)) * norm ** (1 - ord)
-        scaled = np.sign(x) * np.abs(x) ** (ord - 1) if ord < 2 else x * np.abs(x) ** (ord - 2)
-        return scaled * np.where(norm == 0, 0, 1 / norm ** (ord - 1))
+def _norm_backward(grad, x, norm, ord, dims, keepdim):
+    """torch's norm_backward, in tensor ops so that it is recorded too (second derivatives).
+    It defines the gradient at zeros (0 where the norm is 0) and at ties: the inf norms share
+    it evenly among the elements that reach the extreme. ``dims`` are the named dims (none
+    when every dim was reduced by default: then grad and norm are 0-dim and broadcast)."""
+    if not keepdim and x.dim() != 0:
+        for d in sorted(dims):
+            grad, norm = grad.unsqueeze(d), norm.unsqueeze(d)
+    if ord == 1:
+        return x.sign() * grad
+    if ord == 2:
+        return grad * where(norm == 0, 0.0, x / norm)
+    if math.isinf(ord):
+        magnitude = x.abs()
+        hit = (magnitude == norm) | magnitude.isnan()
+        return x.sign() * ((grad / hit.sum(dims, keepdim=True)) * hit)
+    if ord < 1:
+        return x.sign() * where(x == 0, 0.0, x.abs() ** (ord - 1)) * grad * norm ** (1 - ord)
+    scaled = x.sign() * x.abs() ** (ord - 1) if ord < 2 else x * x.abs() ** (ord - 2)
+    return scaled * where(norm == 0, 0.0, grad / norm ** (ord - 1))
 
 
 def _matrix_norm(input, ord, dims, keepdim, dtype):
