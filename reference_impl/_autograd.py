@@ -249,6 +249,8 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
     roots, grads = _roots(tensors, grad_tensors)
     targets = None
     if inputs is not None:
+        if not _as_list(inputs):
+            raise _errors.empty_backward_inputs()
         targets = [gradient_edge(value) for value in _as_list(inputs)]
         if None in targets:
             raise _errors.no_grad_fn(targets.index(None))

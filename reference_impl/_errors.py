@@ -80,10 +80,6 @@ def arange_bad_bounds():
     return RuntimeError("upper bound and lower bound inconsistent with step sign")
 
 
-def negative_dimension(op_name):
-    return RuntimeError(f"{op_name}: Dimension size must be non-negative.")
-
-
 def invalid_shape_dimension(size, index, shape):
     return RuntimeError(f"invalid shape dimension {size} at index {index} of shape {list(shape)}")
 
@@ -273,10 +269,6 @@ def no_cuda():
     return AssertionError("Torch not compiled with CUDA enabled")
 
 
-def no_autograd_yet():
-    return NotImplementedError("reference_impl has no autograd yet: requires_grad=True is not supported")
-
-
 def eye_negative(name, value):
     return RuntimeError(f"{name} must be greater or equal to 0, got {value}")
 
@@ -306,13 +298,6 @@ def read_only_numpy_warning():
         " writing to this tensor will result in undefined behavior. You may want to copy the array to protect"
         " its data or make it writable before converting it to a tensor. This type of warning will be"
         " suppressed for the rest of this program."
-    )
-
-
-def copy_construct_warning():
-    return (
-        "To copy construct from a tensor, it is recommended to use sourceTensor.detach().clone() or"
-        " sourceTensor.detach().clone().requires_grad_(True), rather than torch.tensor(sourceTensor)."
     )
 
 
@@ -1069,13 +1054,6 @@ def unique_of_empty(several_empty_dims):
     return RuntimeError("There are 0 sized dimensions, and they aren't selected, so unique cannot be applied")
 
 
-def in_place_on_view_unsupported():
-    return NotImplementedError(
-        "reference_impl does not record in-place operations on views of tensors that require grad yet"
-        " (torch records them as CopySlices)"
-    )
-
-
 def out_with_autograd(op_name):
     return RuntimeError(
         f"{op_name}(): functions with out=... arguments don't support automatic differentiation, but one of"
@@ -1088,13 +1066,6 @@ def out_with_autograd(op_name):
 
 def struct_sequence_length(name, length):
     return TypeError(f"torch.return_types.{name}() takes a 2-sequence ({length}-sequence given)")
-
-
-def index_put_with_autograd():
-    return NotImplementedError(
-        "reference_impl does not record assignments through tensor indices (index_put_) on tensors that"
-        " require grad yet"
-    )
 
 
 def too_many_indices_got(ndim, count):
