@@ -293,10 +293,17 @@ def _float_math(kernel, name, chain_rule, saves="input"):
         saved = input if saves == "input" else result
         return record(result, name, (input,), chain_rule, saved=(saved,))
 
+    return _register_unary(name, function)
+
+
+def _register_unary(name, function):
+    """Make ``function`` torch.<name> and Tensor.<name>, and its in-place form Tensor.<name>_."""
+
     def in_place(self):
         return _recorded_in_place(self, function)
 
     function.__name__ = function.__qualname__ = name
+    in_place.__name__ = in_place.__qualname__ = name + "_"
     tensor_method(name)(function)
     tensor_method(name + "_")(in_place)
     return function
@@ -339,13 +346,7 @@ def _same_dtype_math(kernel, name, chain_rule, refuse_bool=None, saves=None):
         saved = {"input": (input,), "result": (result,), None: ()}[saves]
         return record(result, name, (input,), chain_rule, saved=saved)
 
-    def in_place(self):
-        return _recorded_in_place(self, function)
-
-    function.__name__ = function.__qualname__ = name
-    tensor_method(name)(function)
-    tensor_method(name + "_")(in_place)
-    return function
+    return _register_unary(name, function)
 
 
 def _integral_unchanged(kernel):
