@@ -10,13 +10,16 @@ import contextlib
 import numpy as np
 
 import reference_impl
-from reference_impl import _dtype, _layout, _printing
+from reference_impl import _autograd, _dtype, _layout, _printing
 from reference_impl._tensor import Tensor
 
 _original = {
     "view": Tensor.view,
     "tensor_repr": _printing.tensor_repr,
     "from_numpy": reference_impl.from_numpy,
+    "accumulate": _autograd._accumulate,
+    "node_class": _autograd.node_class,
+    "data": Tensor.data,
 }
 
 
@@ -50,6 +53,23 @@ def _no_version_bump(self):
     pass
 
 
+def _accumulate_by_overwriting(variable, gradient, owned, create_graph):
+    variable._grad = None
+    _original["accumulate"](variable, gradient, owned, create_graph)
+
+
+def _no_grad_that_records(self):
+    self._previous = _autograd._mode.enabled
+
+
+def _misnamed_node_class(name):
+    return _original["node_class"](name.replace("Backward", "Bwd"))
+
+
+def _data_that_copies(self):
+    return _original["data"].fget(self).clone()
+
+
 # name -> (owner, attribute, replacement, the divergence kind it must cause)
 MUTANTS = {
     "view-copies": (Tensor, "view", _view_that_copies, "sharing"),
@@ -59,6 +79,10 @@ MUTANTS = {
     "repr-without-dtype": (_printing, "tensor_repr", _repr_without_dtype, "output"),
     "from_numpy-copies": (reference_impl, "from_numpy", _from_numpy_that_copies, "sharing"),
     "version-not-bumped": (Tensor, "_bump_version", _no_version_bump, "version"),
+    "grads-overwrite": (_autograd, "_accumulate", _accumulate_by_overwriting, "grad"),
+    "no_grad-ignored": (_autograd.no_grad, "__enter__", _no_grad_that_records, "autograd"),
+    "misnamed-grad_fn": (_autograd, "node_class", _misnamed_node_class, "grad_fn"),
+    ".data-copies": (Tensor, "data", property(_data_that_copies), "value"),
 }
 
 
