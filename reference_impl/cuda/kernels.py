@@ -72,8 +72,17 @@ extern "C" __global__ void {name}(
         const {C_TYPES[a_dtype]}* a, const i64* a_strides, i64 a_offset,
         const {C_TYPES[b_dtype]}* b, const i64* b_strides, i64 b_offset,
         {C_TYPES[out_dtype]}* out, const i64* out_strides, i64 out_offset,
-        const i64* shape, int ndim, i64 n) {{
-    for (i64 i = blockIdx.x * (i64)blockDim.x + threadIdx.x; i < n; i += (i64)blockDim.x * gridDim.x) {{
+        const i64* shape, int ndim, i64 n, int contiguous) {{
+    const i64 step = (i64)blockDim.x * gridDim.x;
+    if (contiguous) {{  // every operand dense in row-major order: no index arithmetic
+        for (i64 i = blockIdx.x * (i64)blockDim.x + threadIdx.x; i < n; i += step) {{
+            {compute} x = ({compute})a[a_offset + i];
+            {compute} y = ({compute})b[b_offset + i];
+            out[out_offset + i] = ({C_TYPES[out_dtype]})({BINARY[op]});
+        }}
+        return;
+    }}
+    for (i64 i = blockIdx.x * (i64)blockDim.x + threadIdx.x; i < n; i += step) {{
         {compute} x = ({compute})a[strided_offset(i, ndim, shape, a_strides, a_offset)];
         {compute} y = ({compute})b[strided_offset(i, ndim, shape, b_strides, b_offset)];
         out[strided_offset(i, ndim, shape, out_strides, out_offset)] = ({C_TYPES[out_dtype]})({BINARY[op]});
@@ -91,8 +100,16 @@ def unary_source(op, in_dtype, out_dtype):
 extern "C" __global__ void {name}(
         const {C_TYPES[in_dtype]}* a, const i64* a_strides, i64 a_offset,
         {C_TYPES[out_dtype]}* out, const i64* out_strides, i64 out_offset,
-        const i64* shape, int ndim, i64 n) {{
-    for (i64 i = blockIdx.x * (i64)blockDim.x + threadIdx.x; i < n; i += (i64)blockDim.x * gridDim.x) {{
+        const i64* shape, int ndim, i64 n, int contiguous) {{
+    const i64 step = (i64)blockDim.x * gridDim.x;
+    if (contiguous) {{
+        for (i64 i = blockIdx.x * (i64)blockDim.x + threadIdx.x; i < n; i += step) {{
+            {compute} x = ({compute})a[a_offset + i];
+            out[out_offset + i] = ({C_TYPES[out_dtype]})({UNARY[op]});
+        }}
+        return;
+    }}
+    for (i64 i = blockIdx.x * (i64)blockDim.x + threadIdx.x; i < n; i += step) {{
         {compute} x = ({compute})a[strided_offset(i, ndim, shape, a_strides, a_offset)];
         out[strided_offset(i, ndim, shape, out_strides, out_offset)] = ({C_TYPES[out_dtype]})({UNARY[op]});
     }}
@@ -111,11 +128,12 @@ def sum_source(in_dtype, acc_dtype, block=256):
     return name, header + PRELUDE + f"""
 extern "C" __global__ void {name}(
         const {C_TYPES[in_dtype]}* a, const i64* a_strides, i64 a_offset,
-        const i64* shape, int ndim, i64 n, {acc}* out) {{
+        const i64* shape, int ndim, i64 n, {acc}* out, int contiguous) {{
     __shared__ {acc} partial[{block}];
     {acc} total = 0;
-    for (i64 i = blockIdx.x * (i64)blockDim.x + threadIdx.x; i < n; i += (i64)blockDim.x * gridDim.x) {{
-        total += ({acc})a[strided_offset(i, ndim, shape, a_strides, a_offset)];
+    const i64 step = (i64)blockDim.x * gridDim.x;
+    for (i64 i = blockIdx.x * (i64)blockDim.x + threadIdx.x; i < n; i += step) {{
+        total += ({acc})a[contiguous ? a_offset + i : strided_offset(i, ndim, shape, a_strides, a_offset)];
     }}
     partial[threadIdx.x] = total;
     __syncthreads();
