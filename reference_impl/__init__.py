@@ -5,7 +5,7 @@ flat numpy buffer, and every tensor is a (shape, strides, offset) view into one.
 module below holds one area and lists its public names in ``__all__``.
 """
 
-from . import autograd
+from . import autograd, cuda
 from ._autograd import (
     enable_grad,
     inference_mode,

@@ -372,6 +372,9 @@ class Tensor:
     def cpu(self):
         return self
 
+    def cuda(self, device=None, non_blocking=False):
+        return self.to("cuda" if device is None else device)
+
     def resize_(self, *sizes):
         """Reshape in place to a contiguous ``sizes``, growing the storage if it must; the
         values that fit keep their places (new ones are uninitialised)."""

@@ -5,3 +5,13 @@ layout arithmetic (shape and strides to an element offset). They are compiled by
 through CuPy's RawKernel on a GPU, and by ``nvrtc.compile`` for the compile tier, which
 needs no GPU.
 """
+
+
+def is_available():
+    """Whether reference_impl can put tensors on a GPU. Not yet: the kernels exist and are
+    checked on GPUs by scripts/gpu_check.sh, but tensors have no CUDA storage so far."""
+    return False
+
+
+def device_count():
+    return 0
