@@ -19,7 +19,10 @@ class CompileError(Exception):
 
 
 def _package_dir(name):
-    spec = importlib.util.find_spec(name)
+    try:
+        spec = importlib.util.find_spec(name)
+    except ModuleNotFoundError:  # its parent namespace (``nvidia``) is not installed at all
+        return None
     if spec is None or not spec.submodule_search_locations:
         return None
     return Path(list(spec.submodule_search_locations)[0])

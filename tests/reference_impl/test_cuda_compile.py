@@ -43,3 +43,7 @@ def test_every_kernel_reads_operands_through_the_shared_layout_helper():
         if not name.startswith("ri_matmul"):
             assert "strided_offset(i, ndim, shape" in source, name
         assert source.count("__device__ __forceinline__ i64 strided_offset(") == 1
+
+
+def test_missing_wheels_are_reported_not_crashed_on():
+    assert nvrtc._package_dir("no_such_namespace.cuda_nvrtc") is None
