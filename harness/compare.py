@@ -182,16 +182,22 @@ class _Comparator:
             yield difference._replace(kind="grad", variable=name, field=f"grad.{difference.field or difference.kind}")
 
     def _close(self, exp, act, dtype_name):
-        """assert_close's rule: |a - e| <= atol + rtol * |e|, NaN equal to NaN, exact for ints."""
-        if exp.shape != act.shape:
-            return False
-        if dtype_name not in TOLERANCES:
-            return bool(np.array_equal(exp, act))
-        rtol, atol = TOLERANCES[dtype_name]
-        if self.options.tolerance:
-            rtol = self.options.tolerance.get("rtol", rtol)
-            atol = self.options.tolerance.get("atol", atol)
-        return bool(np.allclose(act, exp, rtol=rtol, atol=atol, equal_nan=True))
+        return close(exp, act, dtype_name, self.options.tolerance)
+
+
+def close(expected, actual, dtype_name, tolerance=None):
+    """assert_close's rule: |a - e| <= atol + rtol * |e|, NaN equal to NaN, exact for ints.
+
+    ``tolerance`` ({"rtol", "atol"}, either optional) overrides the dtype's defaults.
+    """
+    if expected.shape != actual.shape:
+        return False
+    if dtype_name not in TOLERANCES:
+        return bool(np.array_equal(expected, actual))
+    rtol, atol = TOLERANCES[dtype_name]
+    if tolerance:
+        rtol, atol = tolerance.get("rtol", rtol), tolerance.get("atol", atol)
+    return bool(np.allclose(actual, expected, rtol=rtol, atol=atol, equal_nan=True))
 
 
 def _describe(observation):

@@ -8,7 +8,7 @@ import re
 
 import numpy as np
 
-from .compare import TOLERANCES, mask_numbers
+from .compare import TOLERANCES, close, mask_numbers
 from .observe import decode_values, normalize_text
 
 
@@ -88,13 +88,7 @@ def _matches(observation, wanted, tolerance):
             expected = np.array(wanted, dtype=np.float64 if floating else None)
         except (TypeError, ValueError):
             return False
-        if got.shape != expected.shape:
-            return False
-        if not floating:
-            return bool(np.array_equal(got, expected))
-        rtol, atol = TOLERANCES[dtype_name]
-        rtol, atol = (tolerance or {}).get("rtol", rtol), (tolerance or {}).get("atol", atol)
-        return bool(np.allclose(got, expected, rtol=rtol, atol=atol, equal_nan=True))
+        return close(expected, got, dtype_name, tolerance)
     if observation["type"] in ("list", "tuple"):
         return (isinstance(wanted, list) and len(wanted) == len(observation["items"])
                 and all(_matches(item, w, tolerance) for item, w in zip(observation["items"], wanted)))
