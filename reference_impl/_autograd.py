@@ -232,16 +232,6 @@ def record_multi(results, op, inputs, backward, saved=()):
     return results
 
 
-def rebase(tensor, op, inputs, backward, saved=()):
-    """Record an in-place op on ``tensor``: its history becomes the op applied to its old self.
-
-    torch refuses this on a leaf that requires grad while recording is on.
-    """
-    if _mode.enabled and tensor.requires_grad and tensor.is_leaf:
-        raise _errors.leaf_in_place()
-    return record(tensor, op, inputs, backward, saved)
-
-
 # -- the engine -------------------------------------------------------------------------------------------
 
 def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, inputs=None):
