@@ -15,7 +15,7 @@ from ._autograd import (
     set_grad_enabled,
 )
 from ._creation import *  # noqa: F403
-from ._device import device
+from ._device import device, get_default_device, set_default_device
 from ._dtype import (
     bool,
     dtype,

@@ -531,16 +531,16 @@ def _in_layout(grad, strides, dtype):
     with no_grad():
         target = empty_like(grad, dtype=dtype)
         if target.stride() != tuple(strides):
-            target = _strided_empty(grad.shape, strides, dtype)
+            target = _strided_empty(grad.shape, strides, dtype, grad.device)
         return target.copy_(grad)
 
 
-def _strided_empty(shape, strides, dtype):
+def _strided_empty(shape, strides, dtype, device):
     from . import _layout
     from ._storage import Storage
     from ._tensor import Tensor
 
-    return Tensor._make(Storage.allocate(_layout.storage_span(shape, strides), dtype), shape, strides)
+    return Tensor._make(Storage.allocate(_layout.storage_span(shape, strides), dtype, device=device), shape, strides)
 
 
 def _region(tensor, layout):
@@ -551,7 +551,7 @@ def _region(tensor, layout):
 def _scatter_into_base(grad, shape, strides, dtype, layout):
     """The gradient of reading a view back out of its base: zero but for the viewed region."""
     with no_grad():
-        result = _strided_empty(shape, strides, dtype).zero_()
+        result = _strided_empty(shape, strides, dtype, grad.device).zero_()
         _region(result, layout).copy_(grad)
     return result
 

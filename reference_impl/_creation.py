@@ -9,7 +9,7 @@ import warnings
 
 import numpy as np
 
-from . import _dtype, _errors, _layout
+from . import _device, _dtype, _errors, _layout
 from ._fma import fma64
 from ._ops import tensor_method
 from ._storage import Storage
@@ -34,10 +34,6 @@ def are_deterministic_algorithms_enabled():
     return _deterministic
 
 
-def _check_device(device):
-    """Only the CPU exists here, as in a CPU-only build of torch."""
-    if device is not None and str(device).split(":")[0] != "cpu":
-        raise _errors.no_cuda()
 
 
 def _requiring_grad(tensor, requires_grad):
@@ -53,12 +49,12 @@ def _allocate(op_name, size, dtype, fill, device=None, requires_grad=False):
     shape = _layout.factory_shape(size, op_name)
     if any(s < 0 for s in shape):
         raise _errors.zeros_negative_dimension() if op_name == "zeros" else _errors.negative_dimension_in(shape)
-    _check_device(device)
+    device = _device.resolve(device)
     dtype = _dtype.resolve(dtype, op_name) or _dtype.get_default_dtype()
     if fill is None and _deterministic:
         fill = np.nan if dtype.is_floating_point else np.iinfo(dtype.numpy_dtype).max if dtype is not _dtype.bool \
             else True
-    storage = Storage.allocate(_layout.numel(shape), dtype, fill)
+    storage = Storage.allocate(_layout.numel(shape), dtype, fill, device)
     return _requiring_grad(Tensor._make(storage, shape, _layout.contiguous_strides(shape)), requires_grad)
 
 
@@ -86,43 +82,42 @@ def eye(n, m=None, *, dtype=None, device=None, requires_grad=False):
         raise _errors.eye_negative("n", n)
     if m is not None and m < 0:
         raise _errors.eye_negative("m", m)
-    result = zeros(n, n if m is None else m, dtype=dtype, device=device)
-    np.fill_diagonal(result._array(), 1)
-    return _requiring_grad(result, requires_grad)
+    device = _device.resolve(device)
+    dtype = _dtype.resolve(dtype, "eye") or _dtype.get_default_dtype()
+    values = np.eye(n, n if m is None else m, dtype=dtype.numpy_dtype)
+    return _requiring_grad(Tensor._from_fresh_array(values, dtype, device), requires_grad)
 
 
 # -- the *_like family and new_* methods ----------------------------------------------------------
 
-def _like(input, dtype, fill, op_name):
-    """A fresh tensor shaped like ``input``, keeping its dense layout (torch's preserve_format)."""
+def _like(input, dtype, fill, op_name, device):
+    """A fresh tensor shaped like ``input``, keeping its dense layout (torch's preserve_format),
+    on ``input``'s device unless ``device`` is given."""
+    device = input.device if device is None else _device.resolve(device)
     dtype = _dtype.resolve(dtype, op_name) or input.dtype
     if _layout.is_non_overlapping_and_dense(input.shape, input.stride()):
         strides = input.stride()
     else:
         strides = _layout.contiguous_strides(input.shape)
-    storage = Storage.allocate(_layout.storage_span(input.shape, strides), dtype, fill)
+    storage = Storage.allocate(_layout.storage_span(input.shape, strides), dtype, fill, device)
     return Tensor._make(storage, input.shape, strides)
 
 
 def empty_like(input, *, dtype=None, device=None, requires_grad=False):
-    _check_device(device)
-    return _requiring_grad(_like(input, dtype, None, "empty_like"), requires_grad)
+    return _requiring_grad(_like(input, dtype, None, "empty_like", device), requires_grad)
 
 
 def zeros_like(input, *, dtype=None, device=None, requires_grad=False):
-    _check_device(device)
-    return _requiring_grad(_like(input, dtype, 0, "zeros_like"), requires_grad)
+    return _requiring_grad(_like(input, dtype, 0, "zeros_like", device), requires_grad)
 
 
 def ones_like(input, *, dtype=None, device=None, requires_grad=False):
-    _check_device(device)
-    return _requiring_grad(_like(input, dtype, 1, "ones_like"), requires_grad)
+    return _requiring_grad(_like(input, dtype, 1, "ones_like", device), requires_grad)
 
 
 def full_like(input, fill_value, *, dtype=None, device=None, requires_grad=False):
-    _check_device(device)
     dtype = _dtype.resolve(dtype, "full_like") or input.dtype
-    return _requiring_grad(_like(input, dtype, np.array(fill_value).astype(dtype.numpy_dtype), "full_like"),
+    return _requiring_grad(_like(input, dtype, np.array(fill_value).astype(dtype.numpy_dtype), "full_like", device),
                            requires_grad)
 
 
@@ -162,7 +157,7 @@ def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=Fa
     """Values ``start + i * step`` for every i that stays below ``end`` (above, for step < 0)."""
     if end is None:
         start, end = 0, start
-    _check_device(device)
+    device = _device.resolve(device)
     if dtype is None:
         any_float = any(isinstance(v, float) for v in (start, end, step))
         dtype = _dtype.get_default_dtype() if any_float else _dtype.int64
@@ -177,7 +172,8 @@ def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=Fa
     if not (math.isfinite(span) and 0 <= span < 2 ** 63):
         raise _errors.arange_size_overflow()
     size = math.ceil(span)
-    return _requiring_grad(Tensor._from_fresh_array(_arange_values(start, step, size, dtype), dtype), requires_grad)
+    return _requiring_grad(Tensor._from_fresh_array(_arange_values(start, step, size, dtype), dtype, device),
+                           requires_grad)
 
 
 def _arange_values(start, step, count, dtype):
@@ -206,9 +202,9 @@ def linspace(start, end, steps, *, dtype=None, device=None, requires_grad=False)
     """``steps`` values from ``start`` to ``end`` inclusive, computed from the nearer end."""
     if steps < 0:
         raise _errors.linspace_negative_steps()
-    _check_device(device)
+    device = _device.resolve(device)
     dtype = _dtype.resolve(dtype, "linspace") or _dtype.get_default_dtype()
-    return _requiring_grad(Tensor._from_fresh_array(_linspace_values(start, end, steps, dtype), dtype),
+    return _requiring_grad(Tensor._from_fresh_array(_linspace_values(start, end, steps, dtype), dtype, device),
                            requires_grad)
 
 
@@ -259,14 +255,14 @@ def from_numpy(array):
 
 def as_tensor(data, dtype=None, device=None):
     """Share memory with a tensor or numpy array when no conversion is needed; else copy."""
-    _check_device(device)
     dtype = _dtype.resolve(dtype, "as_tensor")
     if isinstance(data, Tensor):
-        return data if dtype in (None, data.dtype) else data.to(dtype)
+        return data.to(device=device if device is not None else data.device, dtype=dtype or data.dtype)
+    target = _device.resolve(device)
     if isinstance(data, np.ndarray) and _dtype.from_numpy_dtype(data.dtype) is not None:
         shared = from_numpy(data)
-        return shared if dtype in (None, shared.dtype) else shared.to(dtype)
-    return tensor(data, dtype=dtype)
+        return shared.to(device=target, dtype=dtype or shared.dtype)
+    return tensor(data, dtype=dtype, device=target)
 
 
 def tensor(data, *, dtype=None, device=None, requires_grad=False):
@@ -275,11 +271,13 @@ def tensor(data, *, dtype=None, device=None, requires_grad=False):
 
 
 def _copy_construct(data, dtype, device, requires_grad, called_as):
-    _check_device(device)
+    if device is None and isinstance(data, Tensor):
+        device = data.device  # a copy of a tensor stays on its device
+    device = _device.resolve(device)
     dtype = _dtype.resolve(dtype, "tensor")
     if isinstance(data, Tensor):
         warnings.warn(_errors.copy_construct_warning_from(called_as), UserWarning, stacklevel=3)
-        values, inferred = data._array(), data.dtype
+        values, inferred = data._host_array(), data.dtype
     elif isinstance(data, np.ndarray):
         inferred = _dtype.from_numpy_dtype(data.dtype)
         if inferred is None:
@@ -294,7 +292,7 @@ def _copy_construct(data, dtype, device, requires_grad, called_as):
         inferred = _infer_dtype(flat)
         values = _to_array(flat, dtype or inferred).reshape(shape)  # straight to the target dtype
     dtype = dtype or inferred
-    return _requiring_grad(Tensor._from_fresh_array(np.array(values).astype(dtype.numpy_dtype), dtype),
+    return _requiring_grad(Tensor._from_fresh_array(np.array(values).astype(dtype.numpy_dtype), dtype, device),
                            requires_grad)
 
 
@@ -338,7 +336,7 @@ def _flatten_checked(data, shape, depth, flat):
 
 def _scalar_of(value):
     if isinstance(value, Tensor):
-        return value._array().reshape(())[()]  # a numpy scalar: keeps the element's dtype
+        return value._host_array().reshape(())[()]  # a numpy scalar: keeps the element's dtype
     if isinstance(value, (bool, int, float, np.generic)):
         return value
     raise _errors.uninferable_dtype(value)

@@ -1,4 +1,4 @@
-"""torch.device: where a tensor's storage lives. Only the CPU exists so far."""
+"""torch.device, and the default device factories use when ``device=`` is not given."""
 
 from . import _errors
 
@@ -35,3 +35,33 @@ class device:
 
 
 CPU = device("cpu")
+CUDA0 = device("cuda", 0)
+_default = CPU
+
+
+def set_default_device(target):
+    """Where factories put tensors when no ``device=`` is given (``None`` means the CPU)."""
+    global _default
+    _default = CPU if target is None else device(target)
+
+
+def get_default_device():
+    return _default if _default.type == "cpu" else resolve(_default)
+
+
+def resolve(target):
+    """The concrete device a tensor made for ``target`` lives on: ``None`` is the default
+    device, and ``cuda`` means the current GPU, ``cuda:0``. Refuses a device we don't have."""
+    if target is None:
+        target = _default
+    target = device(target) if not isinstance(target, device) else target
+    if target.type == "cpu":
+        return CPU
+    from . import cuda
+
+    if not cuda.is_available():
+        raise _errors.no_cuda()
+    index = 0 if target.index is None else target.index
+    if index >= cuda.device_count():
+        raise _errors.invalid_device_ordinal()
+    return CUDA0

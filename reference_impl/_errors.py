@@ -1086,3 +1086,21 @@ def view_of_leaf_in_place():
 
 def inference_tensor_version():
     return RuntimeError("Inference tensors do not track version counter.")
+
+
+# -- devices ----------------------------------------------------------------------------------
+
+
+def invalid_device_ordinal():
+    return RuntimeError(
+        "CUDA error: invalid device ordinal\nCUDA kernel errors might be asynchronously reported at some"
+        " other API call, so the stacktrace below might be incorrect.\nFor debugging consider passing"
+        " CUDA_LAUNCH_BLOCKING=1\nCompile with `TORCH_USE_CUDA_DSA` to enable device-side assertions.\n"
+    )
+
+
+def numpy_of_cuda_tensor(device):
+    return TypeError(
+        f"can't convert {device} device type tensor to numpy. Use Tensor.cpu() to copy the tensor to"
+        " host memory first."
+    )

@@ -89,7 +89,9 @@ def _in_inputs_layout(values, dtype, inputs):
     strides = _layout.iteration_output_strides(shape, operands) if operands else None
     if strides is None or strides == _layout.contiguous_strides(shape):
         return new_tensor(values, dtype)
-    result = Tensor._make(Storage.allocate(_layout.storage_span(shape, strides), dtype), shape, strides)
+    device = next(t.device for t in inputs if isinstance(t, Tensor))
+    result = Tensor._make(Storage.allocate(_layout.storage_span(shape, strides), dtype, device=device),
+                          shape, strides)
     with quiet():
         np.copyto(result._array(), values, casting="unsafe")
     return result
@@ -152,7 +154,7 @@ def _resize(out, shape):
     """Give an ``out=`` tensor the result's shape, warning as torch does when it held data."""
     if out.numel() != 0:
         warnings.warn(_errors.out_resized_warning(out.shape, shape), UserWarning, stacklevel=4)
-    out._storage = Storage.allocate(_layout.numel(shape), out.dtype)
+    out._storage = Storage.allocate(_layout.numel(shape), out.dtype, device=out.device)
     out._shape = Size(shape)
     out._strides = _layout.contiguous_strides(shape)
     out._offset = 0

@@ -650,7 +650,7 @@ def _laid_out_like(input, values, dtype):
     strides = input.stride()
     if not _layout.is_non_overlapping_and_dense(input.shape, strides):
         strides = _layout.contiguous_strides(input.shape)
-    storage = Storage.allocate(_layout.storage_span(input.shape, strides), dtype)
+    storage = Storage.allocate(_layout.storage_span(input.shape, strides), dtype, device=input.device)
     result = Tensor._make(storage, input.shape, strides)
     np.copyto(result._array(), values, casting="unsafe")
     return result

@@ -50,10 +50,24 @@ class Tensor:
         return tensor
 
     @classmethod
-    def _from_fresh_array(cls, array, dtype):
-        """Wrap a newly computed numpy array (copied only if its dtype or layout needs it)."""
-        array = np.asarray(array, dtype=dtype.numpy_dtype, order="C")
-        storage = Storage(array.reshape(-1), dtype)
+    def _from_fresh_array(cls, array, dtype, device=None):
+        """Wrap newly computed values (copied only if dtype, layout or device needs it).
+
+        Values computed on a CUDA array stay there; host values go to ``device`` when it is
+        CUDA (a factory's ``device=``, or random numbers drawn on the CPU generator).
+        """
+        from .cuda.device_array import DeviceArray
+
+        if isinstance(array, DeviceArray):
+            if array.dtype != dtype.numpy_dtype or not array.is_c_contiguous():
+                array = array.astype(dtype.numpy_dtype)
+            storage = Storage(array.reshape(-1), dtype, device=_device.CUDA0)
+        else:
+            array = np.asarray(array, dtype=dtype.numpy_dtype, order="C")
+            if device is not None and device.type == "cuda":
+                storage = Storage(DeviceArray.from_host(array).reshape(-1), dtype, device=device)
+            else:
+                storage = Storage(array.reshape(-1), dtype)
         return cls._make(storage, array.shape, _layout.contiguous_strides(array.shape))
 
     def _view_as(self, shape, strides, offset):
@@ -72,7 +86,10 @@ class Tensor:
         self._version_counter.value += 1
 
     def _array(self):
-        """A writable numpy view of this tensor's elements in the shared storage buffer."""
+        """A writable view of this tensor's elements in the shared storage buffer: numpy on
+        the CPU, a ``cuda.DeviceArray`` (which runs numpy calls as our kernels) on CUDA."""
+        if self._storage.device.type == "cuda":
+            return self._storage.buffer.view_as(self._shape, self._strides, self._offset)
         itemsize = self.dtype.itemsize
         # An empty view may start past the end of its storage (x[5:] of 5 rows); numpy
         # would refuse that offset, and no element is ever read from it.
@@ -95,13 +112,19 @@ class Tensor:
     def dtype(self):
         return self._storage.dtype
 
+    def _host_array(self):
+        """Our values as numpy data: a view on the CPU, a copy from a CUDA device."""
+        if self._storage.device.type == "cuda":
+            return self._array().get()
+        return self._array()
+
     @property
     def device(self):
-        return _device.CPU
+        return self._storage.device
 
     @property
     def is_cuda(self):
-        return False
+        return self._storage.device.type == "cuda"
 
     @property
     def ndim(self):
@@ -267,7 +290,7 @@ class Tensor:
             strides = self._strides
         else:
             strides = _layout.contiguous_strides(self._shape)
-        storage = Storage.allocate(_layout.storage_span(self._shape, strides), self.dtype)
+        storage = Storage.allocate(_layout.storage_span(self._shape, strides), self.dtype, device=self.device)
         copy = Tensor._make(storage, self._shape, strides, 0)
         np.copyto(copy._array(), self._array())
         return _autograd.record(copy, "clone", (self,), lambda grad: grad)
@@ -276,12 +299,16 @@ class Tensor:
 
     def numpy(self):
         """A numpy array that shares this tensor's memory (refused while tracking gradients)."""
+        if self.is_cuda:
+            raise _errors.numpy_of_cuda_tensor(self.device)
         if self._requires_grad:
             raise _errors.numpy_requires_grad()
         return self._array()
 
     def __array__(self, dtype=None, copy=None):
         """numpy's view of our memory; a copy only when another dtype (or ``copy``) is asked."""
+        if self.is_cuda:
+            raise _errors.numpy_of_cuda_tensor(self.device)
         array = self._array()
         if dtype is not None:
             array = array.astype(dtype, copy=False)
@@ -290,10 +317,10 @@ class Tensor:
     def item(self):
         if self.numel() != 1:
             raise _errors.item_of_many(self.numel())
-        return self._array().reshape(()).item()
+        return self._host_array().reshape(()).item()
 
     def tolist(self):
-        return self._array().tolist()
+        return self._host_array().tolist()
 
     def __bool__(self):
         if self.numel() != 1:
@@ -339,26 +366,29 @@ class Tensor:
                 device = arg
             else:
                 raise _errors.no_accelerator()
-        if device is not None:
-            target = _device.device(device)
-            if target.type != "cpu":
-                raise _errors.no_cuda()
-        if (dtype is None or dtype is self.dtype) and not copy:
+        target = self.device if device is None else _device.resolve(device)
+        if (dtype is None or dtype is self.dtype) and target == self.device and not copy:
             return self
-        original = self.dtype
-        return _autograd.record(self._converted(dtype or self.dtype), "to_dtype", (self,),
-                                lambda grad: grad.to(original))
+        original_dtype, original_device = self.dtype, self.device
+        return _autograd.record(self._converted(dtype or self.dtype, target), "to_dtype", (self,),
+                                lambda grad: grad.to(original_device, original_dtype))
 
-    def _converted(self, dtype):
-        """A copy holding our values cast to ``dtype``; dense layouts keep their strides."""
+    def _converted(self, dtype, device):
+        """A copy holding our values cast to ``dtype`` on ``device``; dense layouts keep
+        their strides."""
         if _layout.is_non_overlapping_and_dense(self._shape, self._strides):
             strides = self._strides
         else:
             strides = _layout.contiguous_strides(self._shape)
-        storage = Storage.allocate(_layout.storage_span(self._shape, strides), dtype)
+        storage = Storage.allocate(_layout.storage_span(self._shape, strides), dtype, device=device)
         result = Tensor._make(storage, self._shape, strides, 0)
+        source = self._array()
+        if device != self.device:  # across devices: one transfer, then a cast where it lands
+            from .cuda.device_array import on_device
+
+            source = source.get() if self.is_cuda else on_device(source)
         with np.errstate(all="ignore"):  # casting NaN to an integer dtype is silent in torch
-            np.copyto(result._array(), self._array(), casting="unsafe")
+            np.copyto(result._array(), source, casting="unsafe")
         return result
 
     def type(self, dtype=None, non_blocking=False):
@@ -370,7 +400,7 @@ class Tensor:
         return self.to(dtype)
 
     def cpu(self):
-        return self
+        return self.to("cpu")
 
     def cuda(self, device=None, non_blocking=False):
         return self.to("cuda" if device is None else device)
@@ -385,7 +415,7 @@ class Tensor:
         if needed > self._storage.size():
             if not self._storage.resizable:
                 raise _errors.storage_not_resizable()
-            grown = Storage.allocate(needed, self.dtype)
+            grown = Storage.allocate(needed, self.dtype, device=self.device)
             grown.buffer[: self._storage.size()] = self._storage.buffer
             self._storage = grown
         self._shape, self._strides = Size(shape), _layout.contiguous_strides(shape)

@@ -1,17 +1,32 @@
-"""reference_impl's own CUDA kernels, as CUDA C source text.
+"""reference_impl's CUDA device: our own kernels (CUDA C, generated in ``kernels`` and
+``elementwise``) over strided device memory.
 
-The kernels are generated from small templates around one shared prelude that holds the
-layout arithmetic (shape and strides to an element offset). They are compiled by NVRTC:
-through CuPy's RawKernel on a GPU, and by ``nvrtc.compile`` for the compile tier, which
-needs no GPU.
+Where the kernels run is chosen in ``runtime``: a GPU through CuPy, or the host through the
+emulation layer (``REFERENCE_IMPL_CUDA=emulate``), which compiles the same CUDA C with g++.
+``DeviceArray`` is what a CUDA tensor's ``_array()`` returns; numpy's dispatch protocols
+send every numpy call the ops make on it to our kernels.
 """
+
+from . import runtime
 
 
 def is_available():
-    """Whether reference_impl can put tensors on a GPU. Not yet: the kernels exist and are
-    checked on GPUs by scripts/gpu_check.sh, but tensors have no CUDA storage so far."""
-    return False
+    """True when a CUDA backend is usable: a GPU with CuPy, or the emulation when asked for."""
+    return runtime.backend() is not None
 
 
 def device_count():
-    return 0
+    return 1 if is_available() else 0
+
+
+def synchronize():
+    if is_available():
+        runtime.backend().synchronize()
+
+
+def host_fallbacks():
+    """numpy functions CUDA tensors needed that ran on the host (no kernel of ours yet), with
+    how often each ran."""
+    from .device_array import host_fallbacks
+
+    return dict(host_fallbacks)

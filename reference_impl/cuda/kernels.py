@@ -48,7 +48,7 @@ BINARY = {
 UNARY = {"neg": "-x", "exp": "exp(x)", "log": "log(x)", "sqrt": "sqrt(x)", "abs": "(x < 0 ? -x : x)",
          "relu": "(x > 0 ? x : (decltype(x))0)", "sigmoid": "1 / (1 + exp(-x))", "tanh": "tanh(x)"}
 
-_HALF = r"""
+HALF_HEADER = r"""
 #include <cuda_fp16.h>
 """
 
@@ -66,7 +66,7 @@ def binary_source(op, a_dtype, b_dtype, out_dtype, compute_dtype):
     """A kernel ``out = op(a, b)`` over strided, broadcast operands of any layout."""
     name = kernel_name("binary", op, a_dtype, b_dtype, out_dtype, compute_dtype)
     compute = _compute(compute_dtype)
-    header = _HALF if _needs_half(a_dtype, b_dtype, out_dtype) else ""
+    header = HALF_HEADER if _needs_half(a_dtype, b_dtype, out_dtype) else ""
     return name, header + PRELUDE + f"""
 extern "C" __global__ void {name}(
         const {C_TYPES[a_dtype]}* a, const i64* a_strides, i64 a_offset,
@@ -95,7 +95,7 @@ def unary_source(op, in_dtype, out_dtype):
     """A kernel ``out = op(a)`` over a strided operand."""
     name = kernel_name("unary", op, in_dtype, out_dtype)
     compute = _compute(out_dtype)
-    header = _HALF if _needs_half(in_dtype, out_dtype) else ""
+    header = HALF_HEADER if _needs_half(in_dtype, out_dtype) else ""
     return name, header + PRELUDE + f"""
 extern "C" __global__ void {name}(
         const {C_TYPES[in_dtype]}* a, const i64* a_strides, i64 a_offset,
@@ -124,7 +124,7 @@ def sum_source(in_dtype, acc_dtype, block=256):
     acc = C_TYPES[acc_dtype]
     # CUDA's 64-bit integer atomicAdd is unsigned; two's complement makes it right for signed
     atomic = "atomicAdd_i64" if acc_dtype == "int64" else "atomicAdd"
-    header = _HALF if _needs_half(in_dtype) else ""
+    header = HALF_HEADER if _needs_half(in_dtype) else ""
     return name, header + PRELUDE + f"""
 extern "C" __global__ void {name}(
         const {C_TYPES[in_dtype]}* a, const i64* a_strides, i64 a_offset,
@@ -153,7 +153,7 @@ def matmul_source(dtype, tile=16):
     name = kernel_name("matmul", dtype, str(tile))
     t = C_TYPES[dtype]
     acc = _compute(dtype)
-    header = _HALF if _needs_half(dtype) else ""
+    header = HALF_HEADER if _needs_half(dtype) else ""
     return name, header + PRELUDE + f"""
 extern "C" __global__ void {name}(const {t}* a, i64 a_row, i64 a_col, i64 a_offset,
                                   const {t}* b, i64 b_row, i64 b_col, i64 b_offset,

@@ -1,0 +1,361 @@
+"""Elementwise kernels, generated the way CuPy's ElementwiseKernel generates them: a short
+C statement over ``in0, in1 …`` that assigns ``out0``, wrapped in a grid-stride loop that
+finds each operand's element through ``strided_offset`` (so strided, transposed and
+broadcast operands all work) and converts between storage and compute types.
+
+Every numpy ufunc reference_impl calls on a CUDA array lands in ``call_ufunc``, which
+resolves dtypes exactly as numpy would (so the op code's promotion rules hold on both
+devices), then launches the kernel for that statement and those dtypes. ``np.copyto``,
+``np.where`` and ``np.clip`` are the same kernel with other statements.
+"""
+
+import numpy as np
+
+from .. import _layout
+from . import kernels, runtime
+from .device_array import DeviceArray, implements
+
+THREADS = 256
+
+# Helpers the statements below call; templates, so one definition serves every dtype.
+HELPERS = r"""
+template <typename T> __device__ T ri_floor_divide_int(T a, T b) {
+    if (b == 0) return 0;
+    T q = a / b;
+    if ((a % b != 0) && ((a < 0) != (b < 0))) q -= 1;
+    return q;
+}
+template <typename T> __device__ T ri_remainder_int(T a, T b) {
+    if (b == 0) return 0;
+    T r = a % b;
+    if (r != 0 && ((r < 0) != (b < 0))) r += b;
+    return r;
+}
+// numpy's npy_divmod for floats: the quotient is floored, the remainder takes b's sign.
+template <typename T> __device__ T ri_floor_divide_float(T a, T b) {
+    if (b == 0) return a / b;
+    T mod = fmod(a, b);
+    T div = (a - mod) / b;
+    if (mod != 0 && ((b < 0) != (mod < 0))) div -= 1;
+    if (div == 0) return copysign((T)0, a / b);
+    T floordiv = floor(div);
+    if (div - floordiv > (T)0.5) floordiv += 1;
+    return floordiv;
+}
+template <typename T> __device__ T ri_remainder_float(T a, T b) {
+    if (b == 0) return fmod(a, b);
+    T mod = fmod(a, b);
+    if (mod != 0) { if ((b < 0) != (mod < 0)) mod += b; }
+    else mod = copysign((T)0, b);
+    return mod;
+}
+// Integer powers by squaring; negative exponents give 0 except for bases 1 and -1.
+template <typename T> __device__ T ri_power_int(T base, T exponent) {
+    if (exponent < 0) return base == 1 ? 1 : base == (T)-1 ? ((exponent & 1) ? (T)-1 : (T)1) : 0;
+    T result = 1;
+    while (exponent) {
+        if (exponent & 1) result = (T)(result * base);
+        base = (T)(base * base);
+        exponent >>= 1;
+    }
+    return result;
+}
+// NaN-propagating maximum and minimum, as numpy's (and torch's) are.
+template <typename T> __device__ T ri_maximum(T a, T b) { return a != a ? a : (b != b ? b : (a > b ? a : b)); }
+template <typename T> __device__ T ri_minimum(T a, T b) { return a != a ? a : (b != b ? b : (a < b ? a : b)); }
+template <typename T> __device__ T ri_sign(T x) { return x != x ? x : (T)((x > 0) - (x < 0)); }
+"""
+
+# ufunc name -> C statement, per kind of compute type ("f" float, "i" signed, "u" unsigned,
+# "b" bool); "*" is the statement for every kind not listed.
+STATEMENTS = {
+    "add": {"b": "out0 = in0 || in1", "*": "out0 = in0 + in1"},
+    "subtract": {"*": "out0 = in0 - in1"},
+    "multiply": {"b": "out0 = in0 && in1", "*": "out0 = in0 * in1"},
+    "true_divide": {"*": "out0 = in0 / in1"},
+    "floor_divide": {"f": "out0 = ri_floor_divide_float(in0, in1)", "*": "out0 = ri_floor_divide_int(in0, in1)"},
+    "remainder": {"f": "out0 = ri_remainder_float(in0, in1)", "*": "out0 = ri_remainder_int(in0, in1)"},
+    "fmod": {"f": "out0 = fmod(in0, in1)", "*": "out0 = in1 == 0 ? 0 : in0 % in1"},
+    "power": {"f": "out0 = pow(in0, in1)", "*": "out0 = ri_power_int(in0, in1)"},
+    "maximum": {"b": "out0 = in0 || in1", "*": "out0 = ri_maximum(in0, in1)"},
+    "minimum": {"b": "out0 = in0 && in1", "*": "out0 = ri_minimum(in0, in1)"},
+    "fmax": {"f": "out0 = fmax(in0, in1)", "*": "out0 = in0 > in1 ? in0 : in1"},
+    "fmin": {"f": "out0 = fmin(in0, in1)", "*": "out0 = in0 < in1 ? in0 : in1"},
+    "arctan2": {"*": "out0 = atan2(in0, in1)"},
+    "hypot": {"*": "out0 = hypot(in0, in1)"},
+    "copysign": {"*": "out0 = copysign(in0, in1)"},
+    "nextafter": {"*": "out0 = nextafter(in0, in1)"},
+    "logaddexp": {"*": "out0 = in0 == in1 ? in0 + log(2.0) : (in0 > in1 ? in0 + log1p(exp(in1 - in0))"
+                        " : in1 + log1p(exp(in0 - in1)))"},
+    "equal": {"*": "out0 = in0 == in1"},
+    "not_equal": {"*": "out0 = in0 != in1"},
+    "less": {"*": "out0 = in0 < in1"},
+    "less_equal": {"*": "out0 = in0 <= in1"},
+    "greater": {"*": "out0 = in0 > in1"},
+    "greater_equal": {"*": "out0 = in0 >= in1"},
+    "logical_and": {"*": "out0 = (in0 != 0) && (in1 != 0)"},
+    "logical_or": {"*": "out0 = (in0 != 0) || (in1 != 0)"},
+    "logical_xor": {"*": "out0 = (in0 != 0) != (in1 != 0)"},
+    "logical_not": {"*": "out0 = !(in0 != 0)"},
+    "bitwise_and": {"*": "out0 = in0 & in1"},
+    "bitwise_or": {"*": "out0 = in0 | in1"},
+    "bitwise_xor": {"*": "out0 = in0 ^ in1"},
+    "invert": {"b": "out0 = !in0", "*": "out0 = ~in0"},
+    "left_shift": {"*": "out0 = in0 << in1"},
+    "right_shift": {"*": "out0 = in0 >> in1"},
+    "negative": {"*": "out0 = -in0"},
+    "positive": {"*": "out0 = in0"},
+    "absolute": {"f": "out0 = fabs(in0)", "b": "out0 = in0", "*": "out0 = in0 < 0 ? -in0 : in0"},
+    "sign": {"*": "out0 = ri_sign(in0)"},
+    "square": {"*": "out0 = in0 * in0"},
+    "reciprocal": {"f": "out0 = 1 / in0", "*": "out0 = in0 == 0 ? 0 : 1 / in0"},
+    "sqrt": {"*": "out0 = sqrt(in0)"},
+    "cbrt": {"*": "out0 = cbrt(in0)"},
+    "exp": {"*": "out0 = exp(in0)"},
+    "exp2": {"*": "out0 = exp2(in0)"},
+    "expm1": {"*": "out0 = expm1(in0)"},
+    "log": {"*": "out0 = log(in0)"},
+    "log2": {"*": "out0 = log2(in0)"},
+    "log10": {"*": "out0 = log10(in0)"},
+    "log1p": {"*": "out0 = log1p(in0)"},
+    "sin": {"*": "out0 = sin(in0)"},
+    "cos": {"*": "out0 = cos(in0)"},
+    "tan": {"*": "out0 = tan(in0)"},
+    "arcsin": {"*": "out0 = asin(in0)"},
+    "arccos": {"*": "out0 = acos(in0)"},
+    "arctan": {"*": "out0 = atan(in0)"},
+    "sinh": {"*": "out0 = sinh(in0)"},
+    "cosh": {"*": "out0 = cosh(in0)"},
+    "tanh": {"*": "out0 = tanh(in0)"},
+    "arcsinh": {"*": "out0 = asinh(in0)"},
+    "arccosh": {"*": "out0 = acosh(in0)"},
+    "arctanh": {"*": "out0 = atanh(in0)"},
+    "deg2rad": {"*": "out0 = in0 * (3.14159265358979323846 / 180)"},
+    "rad2deg": {"*": "out0 = in0 * (180 / 3.14159265358979323846)"},
+    "floor": {"f": "out0 = floor(in0)", "*": "out0 = in0"},
+    "ceil": {"f": "out0 = ceil(in0)", "*": "out0 = in0"},
+    "trunc": {"f": "out0 = trunc(in0)", "*": "out0 = in0"},
+    "rint": {"f": "out0 = rint(in0)", "*": "out0 = in0"},  # rint rounds half to even
+    "isnan": {"f": "out0 = in0 != in0", "*": "out0 = false"},
+    "isinf": {"f": "out0 = isinf(in0)", "*": "out0 = false"},
+    "isfinite": {"f": "out0 = isfinite(in0)", "*": "out0 = true"},
+    "signbit": {"f": "out0 = signbit(in0)", "*": "out0 = in0 < 0"},
+    "conjugate": {"*": "out0 = in0"},
+    # Not numpy ufuncs, the same kernel with other statements:
+    "copy": {"*": "out0 = in0"},
+    "where": {"*": "out0 = in0 ? in1 : in2"},
+    "clip": {"*": "out0 = in0 < in1 ? in1 : (in0 > in2 ? in2 : in0)"},
+}
+
+# Ufuncs whose loop compares or tests values: the inputs keep their promoted type and only
+# the output is bool. For all others numpy computes in the output's dtype.
+PREDICATES = frozenset({
+    "equal", "not_equal", "less", "less_equal", "greater", "greater_equal",
+    "logical_and", "logical_or", "logical_xor", "logical_not", "isnan", "isinf", "isfinite", "signbit",
+})
+
+
+def _kind(dtype):
+    return {"f": "f", "i": "i", "u": "u", "b": "b"}[dtype.kind]
+
+
+def statement(name, compute_dtype):
+    """The C statement for ufunc ``name`` computing in ``compute_dtype``."""
+    options = STATEMENTS[name]
+    return options.get(_kind(compute_dtype), options.get("*"))
+
+
+def _compute_c(dtype):
+    return "float" if dtype == np.float16 else kernels.C_TYPES[dtype.name]
+
+
+def elementwise_source(name, body, in_dtypes, in_compute, out_dtypes, out_compute):
+    """(kernel name, CUDA C source) of ``body`` over operands of the given storage dtypes.
+
+    Operands are passed inputs first, then outputs; ``strides`` holds each operand's
+    element strides (0 on broadcast dims), ``ndim`` apiece, in the same order.
+    """
+    dtypes = list(in_dtypes) + list(out_dtypes)
+    kernel = kernels.kernel_name("ew", name, *(d.name for d in dtypes), *(d.name for d in in_compute),
+                                 *(d.name for d in out_compute))
+    params, loads, stores = [], [], []
+    for k, (dtype, compute) in enumerate(zip(in_dtypes, in_compute)):
+        params.append(f"const {kernels.C_TYPES[dtype.name]}* p{k}")
+        raw = f"p{k}[contiguous ? i : strided_offset(i, ndim, shape, strides + {k} * ndim, 0)]"
+        if dtype == np.float16:
+            raw = f"(float){raw}"
+        loads.append(f"const {_compute_c(compute)} in{k} = ({_compute_c(compute)}){raw};")
+    for j, (dtype, compute) in enumerate(zip(out_dtypes, out_compute)):
+        k = len(in_dtypes) + j
+        params.append(f"{kernels.C_TYPES[dtype.name]}* p{k}")
+        loads.append(f"{_compute_c(compute)} out{j};")
+        value = f"out{j}" if dtype != np.float16 else f"(float)out{j}"
+        stores.append(f"p{k}[contiguous ? i : strided_offset(i, ndim, shape, strides + {k} * ndim, 0)]"
+                      f" = ({kernels.C_TYPES[dtype.name]}){value};")
+    header = kernels.HALF_HEADER if np.float16 in dtypes else ""
+    newline = "\n        "
+    return kernel, header + kernels.PRELUDE + HELPERS + f"""
+extern "C" __global__ void {kernel}(const i64 n, const int ndim, const i64* shape, const i64* strides,
+                                    const int contiguous, {", ".join(params)}) {{
+    const i64 step = (i64)blockDim.x * gridDim.x;
+    for (i64 i = (i64)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {{
+        {newline.join(loads)}
+        {body};
+        {newline.join(stores)}
+    }}
+}}
+"""
+
+
+_constants: dict = {}
+
+
+def device_constant(values, dtype=np.int64):
+    """A small host array (a shape, strides, a scalar operand) on the device, uploaded once."""
+    host = np.asarray(values, dtype=dtype)
+    key = (host.dtype.str, host.shape, host.tobytes())
+    array = _constants.get(key)
+    if array is None:
+        if len(_constants) > 4096:
+            _constants.clear()
+        array = _constants[key] = DeviceArray.from_host(host)
+    return array
+
+
+def launch(name, body, inputs, in_compute, outputs, out_compute):
+    """Run ``body`` elementwise: ``inputs`` broadcast to the outputs' common shape."""
+    shape = outputs[0].shape
+    n = _layout.numel(shape)
+    if n == 0:
+        return
+    operands = list(inputs) + list(outputs)
+    strides = [_broadcast_estrides(op, shape) for op in operands]
+    contiguous = all(s == _layout.contiguous_strides(shape) for s in strides)
+    kernel_name, source = elementwise_source(name, body, [a.dtype for a in inputs], in_compute,
+                                             [a.dtype for a in outputs], out_compute)
+    ndim = max(len(shape), 1)
+    shape_array = device_constant(list(shape) or [1])
+    stride_array = device_constant([s for operand in strides for s in (operand or (0,))])
+    blocks = min((n + THREADS - 1) // THREADS, 65535)
+    runtime.kernel(source, kernel_name)(
+        (blocks,), (THREADS,),
+        (np.int64(n), np.int32(ndim), shape_array.pointer(), stride_array.pointer(), np.int32(contiguous),
+         *(operand.pointer() for operand in operands)))
+
+
+def _broadcast_estrides(array, shape):
+    """``array``'s element strides seen through ``shape`` (0 along broadcast dims)."""
+    lead = len(shape) - array.ndim
+    return tuple(0 if d < lead or array.shape[d - lead] == 1 and shape[d] != 1 else array.estrides[d - lead]
+                 for d in range(len(shape)))
+
+
+def _operand(value, dtype=None):
+    """A ufunc input as a DeviceArray (host data and Python scalars are uploaded)."""
+    if isinstance(value, DeviceArray):
+        return value
+    host = np.asarray(value) if dtype is None else np.asarray(value, dtype=dtype)
+    return device_constant(host, host.dtype) if host.size <= 16 else DeviceArray.from_host(host)
+
+
+def _dtype_stand_in(value):
+    """A tiny host value numpy resolves the same dtypes for as ``value``."""
+    if isinstance(value, DeviceArray):
+        if value.ndim == 0 and np.lib.NumpyVersion(np.__version__) < "2.0.0":
+            return value.get()  # numpy 1 promotes by the value of 0-d arrays
+        return np.zeros((1,) * value.ndim, value.dtype)
+    if isinstance(value, np.ndarray) and value.ndim:
+        return np.zeros((1,) * value.ndim, value.dtype)
+    return value
+
+
+def resolve(name, function, values, **kwargs):
+    """numpy's dtypes for ``function(*values)``: (input compute dtypes, output dtype)."""
+    with np.errstate(all="ignore"):
+        result = function(*(_dtype_stand_in(v) for v in values), **kwargs)
+    out_dtype = np.asarray(result).dtype
+    if name in PREDICATES:
+        stand_ins = [_dtype_stand_in(v) for v in values]
+        compute = np.result_type(*stand_ins) if name.startswith("logical") is False else np.result_type(*stand_ins)
+        return [compute] * len(values), out_dtype
+    return [out_dtype] * len(values), out_dtype
+
+
+def broadcast_shape(*values):
+    shape = ()
+    for value in values:
+        shape = _layout.broadcast_shapes(shape, tuple(np.shape(value)))
+    return shape
+
+
+def call_ufunc(ufunc, inputs, kwargs):
+    """``ufunc(*inputs, out=…, dtype=…)`` on the device, with numpy's dtypes and broadcasting."""
+    from .device_array import _on_host
+
+    name = ufunc.__name__
+    out = kwargs.pop("out", None)
+    dtype = kwargs.pop("dtype", None)
+    kwargs.pop("casting", None)
+    if name not in STATEMENTS or ufunc.nout != 1 or kwargs:
+        if out is not None:
+            kwargs["out"] = out
+        return _on_host(name, ufunc, inputs, kwargs)
+    in_compute, out_dtype = resolve(name, ufunc, inputs, **({"dtype": dtype} if dtype else {}))
+    target = out[0] if isinstance(out, tuple) else out
+    return elementwise(name, inputs, in_compute, out_dtype, target)
+
+
+def elementwise(name, inputs, in_compute, out_dtype, out=None):
+    """Run STATEMENTS[name] over ``inputs``, into ``out`` or a new array of ``out_dtype``."""
+    operands = [_operand(value) for value in inputs]
+    shape = broadcast_shape(*operands)
+    out_compute = in_compute[0] if name in ("copy", "where", "clip") else out_dtype
+    if name == "where":
+        out_compute = out_dtype
+    if out is None:
+        out = DeviceArray.empty(shape, out_dtype)
+    elif not isinstance(out, DeviceArray):
+        raise TypeError("a CUDA result cannot be written into host memory")
+    elif _aliases_differently(out, operands):
+        result = elementwise(name, inputs, in_compute, out_dtype)
+        return elementwise("copy", [result], [out.dtype], out.dtype, out)
+    body = statement(name if name != "where" else "where", np.dtype(in_compute[-1]))
+    launch(name, body, operands, [np.dtype(c) for c in in_compute], [out], [np.dtype(out_compute)])
+    return out
+
+
+def _aliases_differently(out, operands):
+    """``out`` shares memory with an input it does not match element for element, so a kernel
+    writing ``out`` could clobber inputs other threads still read (numpy copies then too)."""
+    return any(op.memory is out.memory and (op.offset, _broadcast_estrides(op, out.shape)) != (out.offset, out.estrides)
+               for op in operands)
+
+
+@implements(np.copyto)
+def copyto(dst, src, casting="same_kind", where=True):
+    if where is not True:
+        current = dst.copy()
+        condition = _operand(where, np.bool_)
+        values = _operand(src)
+        elementwise("where", [condition, values, current], [np.dtype(np.bool_), dst.dtype, dst.dtype],
+                    dst.dtype, dst)
+        return
+    elementwise("copy", [src], [dst.dtype], dst.dtype, dst)
+
+
+@implements(np.where)
+def where(condition, x=None, y=None):
+    if x is None and y is None:
+        return np.nonzero(condition)
+    _, out_dtype = resolve("where", np.where, [np.zeros(1, bool), x, y])
+    return elementwise("where", [_operand(condition), x, y], [np.dtype(np.bool_), out_dtype, out_dtype],
+                       out_dtype)
+
+
+@implements(np.clip)
+def clip(a, a_min=None, a_max=None, out=None, **kwargs):
+    low = -np.inf if a_min is None else a_min
+    high = np.inf if a_max is None else a_max
+    _, out_dtype = resolve("clip", np.clip, [a, a_min if a_min is not None else low,
+                                             a_max if a_max is not None else high])
+    return elementwise("clip", [a, low, high], [out_dtype] * 3, out_dtype, out)
