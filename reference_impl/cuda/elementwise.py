@@ -13,7 +13,7 @@ import numpy as np
 
 from .. import _layout
 from . import kernels, runtime
-from .device_array import DeviceArray, implements
+from .device_array import _FUNCTIONS, DeviceArray, implements
 
 THREADS = 256
 
@@ -292,6 +292,9 @@ def call_ufunc(ufunc, inputs, kwargs):
     """``ufunc(*inputs, out=…, dtype=…)`` on the device, with numpy's dtypes and broadcasting."""
     from .device_array import _on_host
 
+    special = _FUNCTIONS.get(ufunc)  # a ufunc that is no elementwise statement (matmul)
+    if special is not None:
+        return special(*inputs, **kwargs)
     name = ufunc.__name__
     out = kwargs.pop("out", None)
     dtype = kwargs.pop("dtype", None)
