@@ -2,19 +2,44 @@
 
 ``HostKernel(source, name)(grid, block, args)`` is called exactly as
 ``cupy.RawKernel(source, name)(grid, block, args)`` is; device pointers are host addresses
-(any object with an integer ``.ptr``, see ``HostPointer``). The source is compiled with
-``cuda_host.h`` force-included (CUDA's keywords, thread indices, atomics, math overloads)
-and ``include/cuda_fp16.h`` shadowing the real header, plus a generated wrapper that runs
-every thread of every block. Blocks run one after another, and so do a block's threads.
+(any object with an integer ``.ptr``, such as ``HostPointer(array)``). The source is
+compiled with ``cuda_host.h`` force-included (CUDA's keywords, thread indices, atomics,
+warp intrinsics, math overloads) and ``include/cuda_fp16.h`` shadowing the real header,
+plus a generated wrapper that runs every thread of every block.
 
-Each argument is checked against the kernel's C parameter list before the launch: a pointer
-parameter takes an object with ``.ptr``, a scalar parameter a numpy scalar of the C type's
-size and kind (np.int64 for ``long long``, np.float32 for ``float``). A plain Python number
-is refused, because the C side would read it with whatever size the parameter has.
+Execution: blocks run one after another, so ``__shared__`` is static storage (poisoned with
+0xff bytes as each block starts, as a GPU leaves it undefined). A kernel that never
+synchronises runs its threads in a plain loop; one that calls ``__syncthreads`` or a warp
+intrinsic runs each thread as a fiber, up to its next barrier at a time (see cuda_host.h).
+Barrier divergence, undefined on a GPU, raises ``EmulationRuntimeError``.
+
+Thread order: ``order="reverse"`` (on HostKernel or on the call, else the environment's
+``REFERENCE_IMPL_CUDA_EMULATION_ORDER``, else ``"forward"``) runs the threads of each phase
+last to first. A kernel that misses a ``__syncthreads`` reads slots not yet written in one
+of the orders, so running both (``run_in_both_orders``) and comparing exposes it.
+
+Arguments are checked against the kernel's C parameters before the launch: a pointer takes
+an object with ``.ptr``, a scalar a numpy scalar of the C type's size and kind (np.int64
+for ``long long``, np.float32 for ``float``). A plain Python number is refused: the C side
+would read it with whatever size the parameter has.
+
+Numerics differ from a GPU's where NVRTC's ``--use_fast_math`` approximates (exp, division)
+or nvcc fuses a multiply and an add; the emulation computes each operation exactly rounded.
 
 Compiled kernels are cached on disk, keyed by a hash of the headers, the source, the name
 and the compiler flags, under ``$REFERENCE_IMPL_CUDA_CACHE`` (default
 ``~/.cache/reference_impl/cuda-emulation``).
+
+Sanitizers: ``REFERENCE_IMPL_CUDA_SANITIZE=1`` builds kernels with ASan and UBSan (a
+separate cache entry). ASan's runtime must be the first library of the process, so run::
+
+    REFERENCE_IMPL_CUDA_SANITIZE=1 \\
+    LD_PRELOAD="$(g++ -print-file-name=libasan.so) $(g++ -print-file-name=libstdc++.so)" \\
+    ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \\
+    pytest tests/reference_impl/test_cuda_emulation.py
+
+(leaks are Python's own; halt_on_error makes undefined behaviour fail the run rather than
+print and go on). Fiber switches are announced to ASan, so it follows the fibers' stacks.
 """
 
 import ctypes
@@ -25,19 +50,24 @@ import shutil
 import subprocess
 import tempfile
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-__all__ = ["EmulationCompileError", "HostKernel", "HostPointer"]
+__all__ = [
+    "EmulationCompileError", "EmulationRuntimeError", "HostKernel", "HostPointer", "OrderDependenceError",
+    "run_in_both_orders",
+]
 
 _HERE = Path(__file__).resolve().parent
 _HEADER = _HERE / "cuda_host.h"
 _INCLUDE = _HERE / "include"
 
 _BASE_FLAGS = ("-std=c++17", "-O1", "-shared", "-fPIC")
+_SANITIZE_FLAGS = ("-fsanitize=address,undefined", "-fno-omit-frame-pointer", "-g")
+_ORDERS = ("forward", "reverse")
 
 # NVRTC options that only steer GPU code generation; they mean nothing on the host, so a
 # caller may pass HostKernel the options tuple it passes cupy.RawKernel.
@@ -45,9 +75,27 @@ _DEVICE_ONLY_OPTIONS = re.compile(
     r"^(--?use_fast_math|--?gpu-architecture(=.*)?|-arch(=.*)?|--?fmad(=.*)?|-rdc(=.*)?|--?relocatable-device-code(=.*)?)$"
 )
 
+# What makes a kernel need fibers: anything that waits for other threads.
+_SYNCHRONISES = re.compile(r"\b(__syncthreads|__syncwarp|__shfl\w*_sync|__ballot_sync|__any_sync|__all_sync)\b")
+
+# `extern __shared__ T name[];`: the dynamic shared memory the launch sizes.
+_DYNAMIC_SHARED = re.compile(
+    r"\bextern\s+__shared__\s+((?:__align__|alignas)\s*\(\s*\d+\s*\)\s*)?([A-Za-z_][\w\s:]*?)\s+([A-Za-z_]\w*)\s*\[\s*\]\s*;"
+)
+_DYNAMIC_SHARED_LIMIT = 227 * 1024  # cuda_host.h's dynamic_shared: an H100 block's most
+
 
 class EmulationCompileError(Exception):
     """g++ refused a kernel; the message names the kernel and holds g++'s log."""
+
+
+class EmulationRuntimeError(RuntimeError):
+    """A launch went wrong in a way a GPU leaves undefined (barrier divergence, a warp
+    intrinsic that deadlocks); the message names the kernel, the thread and the barrier."""
+
+
+class OrderDependenceError(AssertionError):
+    """A kernel gave different results with its threads run forward and in reverse."""
 
 
 class HostPointer:
@@ -142,21 +190,36 @@ def _scalar_kind(c_type: str, aliases: dict[str, str]) -> tuple[str, int] | None
 # ---- compilation --------------------------------------------------------------------------
 
 # Appended to the kernel's source: the entry point ctypes calls. The header's launcher does
-# the work; the wrapper only binds it to this kernel.
+# the work; the wrapper binds it to this kernel.
 _WRAPPER = """
 static void cuda_emulation_thread() {{ cuda_emulation::call_kernel(&{name}); }}
 
-extern "C" int launch(const unsigned int* grid, const unsigned int* block, void** args, int reverse,
-                      char* error, std::size_t error_size) {{
+extern "C" int launch(const unsigned int* grid, const unsigned int* block, void** args,
+                      std::size_t dynamic_shared_size, int reverse, char* error, std::size_t error_size) {{
     cuda_emulation::launch_args = args;
-    return cuda_emulation::run_grid(grid, block, cuda_emulation_thread, reverse != 0, error, error_size);
+    return cuda_emulation::run_grid(grid, block, cuda_emulation_thread, {fibers}, dynamic_shared_size,
+                                    reverse != 0, error, error_size);
 }}
 """
+
+
+def _host_source(source: str, name: str) -> str:
+    """The kernel's source as g++ compiles it: dynamic shared arrays made pointers into the
+    emulation's buffer, and the wrapper appended."""
+    source = _DYNAMIC_SHARED.sub(
+        lambda m: f"{m[2]}* const {m[3]} = reinterpret_cast<{m[2]}*>(cuda_emulation::dynamic_shared);", source
+    )
+    fibers = "true" if _SYNCHRONISES.search(source) else "false"
+    return source + _WRAPPER.format(name=name, fibers=fibers)
 
 
 def _cache_dir() -> Path:
     configured = os.environ.get("REFERENCE_IMPL_CUDA_CACHE")
     return Path(configured) if configured else Path.home() / ".cache" / "reference_impl" / "cuda-emulation"
+
+
+def _sanitizing() -> bool:
+    return os.environ.get("REFERENCE_IMPL_CUDA_SANITIZE") == "1"
 
 
 def _compiler() -> str:
@@ -168,29 +231,33 @@ def _compiler() -> str:
 
 def _flags(options: tuple[str, ...]) -> tuple[str, ...]:
     passed = tuple(option for option in options if not _DEVICE_ONLY_OPTIONS.match(option))
-    return _BASE_FLAGS + (f"-I{_INCLUDE}", "-include", str(_HEADER)) + passed
+    sanitize = _SANITIZE_FLAGS if _sanitizing() else ()
+    return _BASE_FLAGS + sanitize + (f"-I{_INCLUDE}", "-include", str(_HEADER)) + passed
 
 
 def _build(source: str, name: str, flags: tuple[str, ...]) -> Path:
     """The shared object for ``name`` in ``source``, compiled unless the disk cache has it."""
-    code = source + _WRAPPER.format(name=name)
+    code = _host_source(source, name)
     key = hashlib.sha256()
-    for part in (_HEADER.read_text(), *(p.read_text() for p in sorted(_INCLUDE.iterdir())), code, name, *flags):
+    headers = [_HEADER, *sorted(_INCLUDE.iterdir())]
+    for part in (*(header.read_text() for header in headers), code, name, *flags):
         key.update(part.encode() + b"\0")
     directory = _cache_dir()
     library = directory / f"{name}-{key.hexdigest()[:24]}.so"
     if library.exists():
         return library
     directory.mkdir(parents=True, exist_ok=True)
-    # Compile to a private name, then rename: a parallel worker either finds no library or
-    # a whole one, never a half-written one.
+    # Compile under a private name, then rename: a parallel worker finds either no library
+    # or a whole one, never a half-written one. The source stays beside the library, so the
+    # file and line of a sanitizer's report can be looked up.
     with tempfile.TemporaryDirectory(dir=directory) as scratch:
-        cpp = Path(scratch) / f"{name}.cpp"
+        cpp = Path(scratch) / library.with_suffix(".cpp").name
         cpp.write_text(code)
         built = Path(scratch) / library.name
         result = subprocess.run([_compiler(), *flags, "-o", str(built), str(cpp)], capture_output=True, text=True)
         if result.returncode != 0:
             raise EmulationCompileError(f"g++ could not compile kernel {name}:\n{result.stderr}")
+        os.replace(cpp, library.with_suffix(".cpp"))
         os.replace(built, library)
     return library
 
@@ -198,8 +265,8 @@ def _build(source: str, name: str, flags: tuple[str, ...]) -> Path:
 @dataclass
 class _Library:
     launch: Callable[..., int]
-    # The launcher's state (thread indices, shared memory) is the library's globals, so
-    # one launch at a time per library; ctypes lets go of the GIL during the call.
+    # The launcher's state (thread indices, shared memory, fibers) is the library's globals,
+    # so one launch at a time per library: ctypes lets go of the GIL during the call.
     lock: threading.Lock
 
 
@@ -207,13 +274,28 @@ _LOADED: dict[Path, _Library] = {}
 _LOADED_LOCK = threading.Lock()
 
 
+def _check_asan_is_preloaded() -> None:
+    # Loading an ASan-built library into a process without ASan's runtime first kills the
+    # process outright; refuse with the fix instead.
+    with open("/proc/self/maps") as maps:
+        if "libasan" not in maps.read():
+            raise EmulationCompileError(
+                "REFERENCE_IMPL_CUDA_SANITIZE=1 builds ASan kernels, which load only into a process started with "
+                "LD_PRELOAD=\"$(g++ -print-file-name=libasan.so) $(g++ -print-file-name=libstdc++.so)\" "
+                "ASAN_OPTIONS=detect_leaks=0 (see reference_impl.cuda.emulation's docstring)"
+            )
+
+
 def _load(path: Path) -> _Library:
     with _LOADED_LOCK:
         if path not in _LOADED:
+            if _sanitizing():
+                _check_asan_is_preloaded()
             launch = ctypes.CDLL(str(path)).launch
             launch.restype = ctypes.c_int
             launch.argtypes = [ctypes.POINTER(ctypes.c_uint), ctypes.POINTER(ctypes.c_uint),
-                               ctypes.POINTER(ctypes.c_void_p), ctypes.c_int, ctypes.c_char_p, ctypes.c_size_t]
+                               ctypes.POINTER(ctypes.c_void_p), ctypes.c_size_t, ctypes.c_int, ctypes.c_char_p,
+                               ctypes.c_size_t]
             _LOADED[path] = _Library(launch, threading.Lock())
         return _LOADED[path]
 
@@ -221,46 +303,63 @@ def _load(path: Path) -> _Library:
 # ---- launching ----------------------------------------------------------------------------
 
 
-def _dims(value: int | tuple[int, ...], what: str) -> tuple[int, int, int]:
+def _dims(value: int | Sequence[int], what: str) -> tuple[int, int, int]:
     dims = (value,) if isinstance(value, int) else tuple(value)
     if not 1 <= len(dims) <= 3 or not all(isinstance(d, int) and d >= 1 for d in dims):
         raise ValueError(f"{what} must be a positive int or a tuple of 1 to 3 positive ints, got {value!r}")
-    return (dims + (1, 1))[:3]  # type: ignore[return-value]
+    x, y, z = dims + (1,) * (3 - len(dims))
+    return x, y, z
+
+
+def _order(*choices: str | None) -> str:
+    """The first order given, else the environment's, else forward."""
+    for choice in (*choices, os.environ.get("REFERENCE_IMPL_CUDA_EMULATION_ORDER") or None):
+        if choice is not None:
+            if choice not in _ORDERS:
+                raise ValueError(f"thread order must be 'forward' or 'reverse', got {choice!r}")
+            return choice
+    return "forward"
 
 
 class HostKernel:
-    """A CUDA kernel run on the CPU; called like ``cupy.RawKernel``.
+    """A CUDA kernel run on the CPU; constructed and called like ``cupy.RawKernel``.
 
     ``options`` are extra g++ flags (``-DNAME=value``, ``-I...``); NVRTC options that only
     steer GPU code generation (``--use_fast_math``, ``-arch=...``) are accepted and ignored.
-    The kernel is compiled on its first call, as CuPy does.
+    ``order`` is the thread order, "forward" or "reverse" (default: the environment's
+    REFERENCE_IMPL_CUDA_EMULATION_ORDER, else forward). The kernel is compiled on its first
+    call, as CuPy does; its parameter list is read at once.
     """
 
-    def __init__(self, source: str, name: str, options: tuple[str, ...] = ()):
+    def __init__(self, source: str, name: str, options: tuple[str, ...] = (), *, order: str | None = None):
         self.source = source
         self.name = name
         self.options = tuple(options)
+        self.order = order if order is None else _order(order)
         self.parameters = _parameters(source, name)
         self._aliases = _typedefs(source)
         self._library: _Library | None = None
 
-    def __call__(self, grid, block, args, shared_mem: int = 0) -> None:
-        """Launch on ``grid`` blocks of ``block`` threads; returns when every thread is done."""
+    def __call__(self, grid, block, args, shared_mem: int = 0, *, order: str | None = None) -> None:
+        """Launch ``grid`` blocks of ``block`` threads with ``shared_mem`` bytes of dynamic
+        shared memory; returns when every thread is done."""
         grid3, block3 = _dims(grid, "grid"), _dims(block, "block")
-        if block3[0] * block3[1] * block3[2] > 1024 or block3[2] > 64:
-            raise ValueError(f"kernel {self.name}: block {block3} exceeds CUDA's limits (1024 threads, z <= 64)")
-        if shared_mem:
-            raise ValueError(f"kernel {self.name}: dynamic shared memory is not supported by the emulation")
+        if block3[0] * block3[1] * block3[2] > 1024 or block3[2] > 64 or max(grid3[1:]) > 65535:
+            raise ValueError(f"kernel {self.name}: grid {grid3} of blocks {block3} exceeds CUDA's limits "
+                             "(1024 threads a block, block z <= 64, grid y and z <= 65535)")
+        if not 0 <= shared_mem <= _DYNAMIC_SHARED_LIMIT:
+            raise ValueError(f"kernel {self.name}: shared_mem must be 0 to {_DYNAMIC_SHARED_LIMIT} bytes")
         values = self._pack(tuple(args))
+        reverse = _order(order, self.order) == "reverse"
         if self._library is None:
             self._library = _load(_build(self.source, self.name, _flags(self.options)))
         pointers = (ctypes.c_void_p * max(len(values), 1))(*[ctypes.addressof(value) for value in values])
-        error = ctypes.create_string_buffer(2048)
+        error = ctypes.create_string_buffer(1024)
         with self._library.lock:
-            status = self._library.launch((ctypes.c_uint * 3)(*grid3), (ctypes.c_uint * 3)(*block3), pointers,
-                                          0, error, len(error))
-        if status != 0:
-            raise RuntimeError(f"kernel {self.name}: {error.value.decode(errors='replace')}")
+            failed = self._library.launch((ctypes.c_uint * 3)(*grid3), (ctypes.c_uint * 3)(*block3), pointers,
+                                          shared_mem, int(reverse), error, len(error))
+        if failed:
+            raise EmulationRuntimeError(f"kernel {self.name}: {error.value.decode(errors='replace')}")
 
     def _pack(self, args: tuple) -> list:
         """Each argument as a ctypes object holding the bytes its parameter reads."""
@@ -269,7 +368,7 @@ class HostKernel:
         return [self._pack_one(position, parameter, value)
                 for position, (parameter, value) in enumerate(zip(self.parameters, args))]
 
-    def _pack_one(self, position: int, parameter: _Parameter, value) -> ctypes._SimpleCData | ctypes.Array:
+    def _pack_one(self, position: int, parameter: _Parameter, value) -> ctypes.c_void_p | ctypes.Array:
         where = f"kernel {self.name}, argument {position} `{parameter.name}` ({parameter.c_type})"
         if parameter.pointer:
             pointer = getattr(value, "ptr", None)
@@ -289,3 +388,22 @@ class HostKernel:
 
 
 _KIND_NAMES = {"b": "bool", "i": "signed integer", "u": "unsigned integer", "f": "floating"}
+
+
+def run_in_both_orders(kernel: HostKernel, grid, block, make_args: Callable[[], tuple[tuple, Sequence[np.ndarray]]],
+                       shared_mem: int = 0) -> Sequence[np.ndarray]:
+    """Launch ``kernel`` with its threads forward, then in reverse, each time on fresh
+    arguments from ``make_args()``, which returns ``(args, outputs)``: the launch's
+    arguments and the arrays it writes. Returns the forward run's outputs; raises
+    OrderDependenceError where the two runs' outputs differ in any bit, the mark of a
+    missing __syncthreads (or of a race between threads)."""
+    results = []
+    for order in _ORDERS:
+        args, outputs = make_args()
+        kernel(grid, block, args, shared_mem, order=order)
+        results.append(outputs)
+    for index, (forward, reverse) in enumerate(zip(*results)):
+        if forward.tobytes() != reverse.tobytes():
+            raise OrderDependenceError(f"kernel {kernel.name}: output {index} depends on the thread order:\n"
+                                       f"forward: {forward!r}\nreverse: {reverse!r}")
+    return results[0]
