@@ -306,7 +306,7 @@ def _value_tensor(tensor, value):
     if hasattr(value, "_storage"):
         return value
     if isinstance(value, (numbers.Integral, float)):
-        return tensor._from_fresh_array(np.array(checked_scalar(value, tensor.dtype)), tensor.dtype)
+        return tensor._from_fresh_array(np.array(checked_scalar(value, tensor.dtype)), tensor.dtype, tensor.device)
     kind = type(value)
     name = kind.__name__ if kind.__module__ == "builtins" else f"{kind.__module__}.{kind.__qualname__}"
     raise _errors.cannot_assign(name, tensor.type())

@@ -411,12 +411,12 @@ def _pieces(input, op, dim, sizes):
         pieces = tuple(slice_view(input, dim, start, start + size) for start, size in zip(starts, sizes))
     shapes, dtype = [piece.shape for piece in pieces], input.dtype
     return record_multi(pieces, op, (input,), lambda grads: cat(
-        [_zeros(shape, dtype) if grad is None else grad for shape, grad in zip(shapes, grads)], dim))
+        [_zeros(shape, dtype, input.device) if grad is None else grad for shape, grad in zip(shapes, grads)], dim))
 
 
-def _zeros(shape, dtype):
+def _zeros(shape, dtype, device):
     """Zeros as torch's chain rules make them (at::zeros, whose fill shows as version 1)."""
-    zeros = new_tensor(np.zeros(shape, dtype.numpy_dtype), dtype)
+    zeros = new_tensor(np.zeros(shape, dtype.numpy_dtype), dtype, device)
     zeros._bump_version()
     return zeros
 
@@ -446,7 +446,7 @@ def unbind(input, dim=0):
     shape, dtype = tuple(input.shape[:dim]) + tuple(input.shape[dim + 1:]), input.dtype
     # slices that got no gradient contribute zeros, expanded from one as torch's are
     return record_multi(slices, "unbind", (input,), lambda grads: stack(
-        [expand(_zeros((), dtype), shape) if grad is None else grad for grad in grads], dim))
+        [expand(_zeros((), dtype, input.device), shape) if grad is None else grad for grad in grads], dim))
 
 
 # -- copies into a new arrangement ----------------------------------------------------------------
@@ -499,7 +499,7 @@ def _cut(grad, dim, sizes):
     """``cat``'s chain rule: each input's part of the gradient (empty for skipped inputs)."""
     parts, start = [], 0
     for size in sizes:
-        parts.append(_zeros((0,), grad.dtype) if size is None else narrow(grad, dim, start, size))
+        parts.append(_zeros((0,), grad.dtype, grad.device) if size is None else narrow(grad, dim, start, size))
         start += size or 0
     return tuple(parts)
 
@@ -552,7 +552,7 @@ def _summed_tiles(grad, shape, repeats):
     leading dims are summed away one by one, then each repeated dim is split in two
     (repeats, size) and the repeats summed."""
     if 0 in repeats:
-        return _zeros(shape, grad.dtype)
+        return _zeros(shape, grad.dtype, grad.device)
     for _ in range(len(repeats) - len(shape)):
         grad = grad.sum(0)
     split, summed = [], []
@@ -660,7 +660,7 @@ def masked_select(input, mask):
     if mask.dtype is not _dtype.bool:
         raise _errors.masked_select_not_bool()
     shape = _layout.broadcast_shapes(mask.shape, input.shape)
-    picked = np.array(np.broadcast_to(mask._array(), shape))
+    picked = np.broadcast_to(mask._array(), shape).copy()
     result = new_tensor(np.broadcast_to(input._array(), shape)[picked], input.dtype)
     # the gradient comes back in the broadcast shape; autograd sums it down to ours
     return record(result, "masked_select", (input,), lambda grad: _masked_scattered(grad, shape, mask))

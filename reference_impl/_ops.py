@@ -52,10 +52,20 @@ def as_array(value, dtype):
     return np.array(value).astype(dtype.numpy_dtype)
 
 
-def new_tensor(values, dtype):
-    """A fresh tensor holding ``values`` (copied only if dtype or layout requires it)."""
+def contiguous(array):
+    """``array`` in row-major order, copied only if it isn't already, on either device."""
+    if isinstance(array, np.ndarray):
+        return np.ascontiguousarray(array)
+    return array if array.is_c_contiguous() else array.copy()
+
+
+def new_tensor(values, dtype, device=None):
+    """A fresh tensor holding ``values`` (copied only if dtype or layout requires it).
+
+    Values computed on a device stay there; host-made values (constants inside a chain
+    rule) go to ``device`` when given."""
     with quiet():
-        return Tensor._from_fresh_array(values, dtype)
+        return Tensor._from_fresh_array(values, dtype, device)
 
 
 def store(values, dtype, out=None, inputs=(), follow_layout=False):

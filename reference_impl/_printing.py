@@ -133,7 +133,8 @@ def tensor_repr(tensor):
     indent = len(prefix)
     dtype = tensor.dtype
     default = _dtype.get_default_dtype()
-    suffixes = []
+    # torch names the device when it isn't the CPU (set_default_device doesn't change that)
+    suffixes = [f"device='{tensor.device}'"] if tensor.device.type != "cpu" else []
     if tensor.numel() == 0:
         if tensor.dim() != 1:
             suffixes.append(f"size={tuple(tensor.shape)}")
@@ -143,7 +144,7 @@ def tensor_repr(tensor):
     else:
         if dtype not in (default, _dtype.int64, _dtype.bool):
             suffixes.append(f"dtype={dtype!r}")
-        array = tensor._array()
+        array = tensor._host_array()
         summarize = array.size > OPTIONS.threshold
         formatter = _Formatter(_edge_values(array, summarize), dtype.is_floating_point)
         body = _body(array, indent, summarize, formatter)

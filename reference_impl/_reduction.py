@@ -22,7 +22,7 @@ from . import _dtype, _errors, _layout
 from ._autograd import is_grad_enabled, no_grad, record
 from ._elementwise import _recorded_in_place, _times_scalar, isnan, maximum, minimum, where
 from ._movement import cat, scattered, stack
-from ._ops import new_tensor, quiet, store, tensor_method
+from ._ops import contiguous, new_tensor, quiet, store, tensor_method
 from ._storage import Storage
 from ._tensor import Tensor
 
@@ -102,7 +102,7 @@ def fold(array, dims):
     kept = [d for d in range(array.ndim) if d not in dims]
     moved = np.transpose(array, kept + sorted(dims))
     count = _layout.numel([array.shape[d] for d in dims])
-    return np.ascontiguousarray(moved).reshape(moved.shape[:len(kept)] + (count,))
+    return contiguous(moved).reshape(moved.shape[:len(kept)] + (count,))
 
 
 def _permuted(tensor, order):
@@ -153,7 +153,7 @@ def record_weighted(result, op, input, dims, keepdim, weights, saved=()):
     def backward(grad, *values):
         if not keepdim:
             grad = grad.view(reduced_shape(shape, dims, keepdim=True))
-        return grad.expand(shape) * new_tensor(weights(*values), grad.dtype)
+        return grad.expand(shape) * new_tensor(weights(*values), grad.dtype, grad.device)
 
     return record(result, op, (input,), backward, saved=saved)
 
@@ -266,7 +266,7 @@ def _prod_backward(grad, x, product, dims, keepdim, dim):
         if not zeros:
             return grad * (product / x)
         if zeros > 1 and not is_grad_enabled():
-            return new_tensor(np.zeros(x.shape, grad.dtype.numpy_dtype), grad.dtype)
+            return new_tensor(np.zeros(x.shape, grad.dtype.numpy_dtype), grad.dtype, grad.device)
         return _products_of_others(grad, x.contiguous().view(-1), 0).view_as(x)
     if not keepdim:
         grad, product = grad.unsqueeze(dims[0]), product.unsqueeze(dims[0])
@@ -279,7 +279,7 @@ def _products_of_others(grad, x, dim):
     size = x.shape[dim]
     if size == 1:
         return grad
-    ones = new_tensor(np.ones(_with_size(x.shape, dim, 1), grad.dtype.numpy_dtype), grad.dtype)
+    ones = new_tensor(np.ones(_with_size(x.shape, dim, 1), grad.dtype.numpy_dtype), grad.dtype, grad.device)
     before = cat([ones, x.narrow(dim, 0, size - 1)], dim).cumprod(dim)
     after = cat([ones, x.narrow(dim, 1, size - 1).flip(dim)], dim).cumprod(dim).flip(dim)
     return grad * (before * after)
@@ -340,7 +340,8 @@ def _evenly_distributed(grad, x, value):
     """max()/min()'s chain rule: the gradient shared evenly among the elements equal to the
     extreme (the NaNs, if it is NaN), written into zeros with masked_fill_."""
     mask = isnan(x) if isnan(value).item() else x == value
-    return _masked_fill(new_tensor(np.zeros(x.shape, grad.dtype.numpy_dtype), grad.dtype), mask, grad / mask.sum())
+    return _masked_fill(new_tensor(np.zeros(x.shape, grad.dtype.numpy_dtype), grad.dtype, grad.device), mask,
+                        grad / mask.sum())
 
 
 def _shared_by_count(grad, x, value, dims, kept):
@@ -560,7 +561,7 @@ def _cumprod_backward(grad, x, dim, output):
         return _reversed_cumsum(output * grad, dim).div(x)
     if not is_grad_enabled():
         return new_tensor(_cumprod_gradient(x._array(), grad._array(), dim), grad.dtype)
-    ones = new_tensor(np.ones(1, grad.dtype.numpy_dtype), grad.dtype).expand(_with_size(x.shape, dim, 1))
+    ones = new_tensor(np.ones(1, grad.dtype.numpy_dtype), grad.dtype, grad.device).expand(_with_size(x.shape, dim, 1))
     slopes = []
     for k in range(size):
         if k == 0:

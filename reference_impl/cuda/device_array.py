@@ -274,7 +274,7 @@ def _to_host(value):
 
 
 def _to_device(value):
-    if isinstance(value, np.ndarray):
+    if isinstance(value, (np.ndarray, np.generic)):
         return DeviceArray.from_host(value)
     if isinstance(value, tuple):
         return tuple(_to_device(item) for item in value)
