@@ -9,7 +9,7 @@ import numpy as np
 
 from . import _autograd, _dtype, _errors, _layout
 from ._autograd import is_recording_for, record
-from ._ops import as_array, check_writable, operand_dtype, quiet, shape_of, store, store_inplace, tensor_method
+from ._ops import as_array, check_same_device, check_writable, operand_dtype, quiet, shape_of, store, store_inplace, tensor_method
 from ._tensor import Tensor
 
 __all__ = [
@@ -23,13 +23,6 @@ __all__ = [
 ]
 
 
-def _check_same_device(*values):
-    devices = {str(v.device) for v in values if isinstance(v, Tensor)}
-    if len(devices) > 1:
-        first, second = sorted(devices, reverse=True)[:2]
-        raise _errors.device_mismatch(first, second)
-
-
 # -- binary ops -----------------------------------------------------------------------------
 
 def _binary(a, b, kernel, *, out=None, result=None, compute=None, inplace=False):
@@ -38,7 +31,7 @@ def _binary(a, b, kernel, *, out=None, result=None, compute=None, inplace=False)
     ``compute(promoted)`` gives the dtype to compute in (default: the promoted one) and
     ``result(promoted)`` the dtype of the result (default: the compute dtype).
     """
-    _check_same_device(a, b)
+    check_same_device(a, b)
     _layout.broadcast_shapes(shape_of(a), shape_of(b))
     promoted = _dtype.result_type(a, b)
     compute_dtype = compute(promoted) if compute else promoted
@@ -411,7 +404,7 @@ def where(condition, input=None, other=None, *, out=None):
         return nonzero(condition, as_tuple=True)
     if condition.dtype is not _dtype.bool:
         raise _errors.where_condition_not_bool(condition.dtype)
-    _check_same_device(condition, input, other)
+    check_same_device(condition, input, other)
     _layout.broadcast_shapes(condition.shape, _layout.broadcast_shapes(shape_of(input), shape_of(other)))
     dtype = _dtype.result_type(input, other)
     values = np.where(condition._array(), as_array(input, dtype), as_array(other, dtype))  # broadcast, writable
@@ -603,18 +596,22 @@ setattr(Tensor, "__array_priority__", 1000)  # numpy scalars defer to our reflec
 
 @tensor_method()
 def copy_(self, src, non_blocking=False):
-    """Write ``src`` (a tensor, broadcast to our shape) into our elements, casting as needed."""
-    _check_same_device(self, src)
+    """Write ``src`` (a tensor, broadcast to our shape) into our elements, casting as needed;
+    ``src`` may be on another device (one transfer, then the cast where it lands)."""
     _layout.check_expandable(src.shape, self.shape)
     recording = is_recording_for(self, src)
     if recording:
         _autograd.check_in_place(self)
     check_writable(self, (src,))
+    values = src._array()
+    if src.device != self.device:
+        values = src._host_array() if src.is_cuda else src.to(self.device)._array()
     with quiet():
-        np.copyto(self._array(), src._array(), casting="unsafe")
+        np.copyto(self._array(), values, casting="unsafe")
     self._bump_version()
     if recording:
-        _autograd.record_in_place(self, "copy_", (self, src), lambda grad: (grad * 0, grad))
+        source_device = src.device
+        _autograd.record_in_place(self, "copy_", (self, src), lambda grad: (grad * 0, grad.to(source_device)))
     return self
 
 

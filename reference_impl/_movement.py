@@ -16,7 +16,7 @@ import numpy as np
 
 from . import _dtype, _errors, _layout
 from ._autograd import history_snapshot, is_recording_for, no_grad, record, record_multi
-from ._ops import as_array, new_tensor, store, tensor_method
+from ._ops import as_array, check_same_device, new_tensor, store, tensor_method
 from ._storage import Storage
 from ._tensor import Tensor
 
@@ -471,6 +471,7 @@ def cat(tensors, dim=0, *, out=None):
     tensors = _tensor_list(tensors, "cat")
     if not tensors:
         raise _errors.cat_empty()
+    check_same_device(*tensors)
     for position, tensor in enumerate(tensors):
         if tensor.dim() == 0:
             raise _errors.cat_zero_dim(position)
@@ -512,6 +513,7 @@ def stack(tensors, dim=0, *, out=None):
     tensors = _tensor_list(tensors, "stack")
     if not tensors:
         raise _errors.stack_empty()
+    check_same_device(*tensors)
     dim = _layout.wrap_dim(dim, tensors[0].dim() + 1)
     for position, tensor in enumerate(tensors[1:], 1):
         if tensor.shape != tensors[0].shape:

@@ -35,6 +35,15 @@ def quiet():
     return np.errstate(all="ignore")
 
 
+def check_same_device(*values):
+    """torch's rule for ops over several tensors: one device, except that a 0-dim CPU tensor
+    may join a CUDA op as a scalar would."""
+    devices = {str(v.device) for v in values if isinstance(v, Tensor) and (v.dim() or v.is_cuda)}
+    if len(devices) > 1:
+        first, second = sorted(devices, reverse=True)[:2]
+        raise _errors.device_mismatch(first, second)
+
+
 def operand_dtype(value):
     """The dtype a tensor or Python scalar brings to type promotion."""
     return value.dtype if isinstance(value, Tensor) else _dtype.scalar_dtype(value)
