@@ -9,7 +9,17 @@ import numpy as np
 
 from . import _autograd, _dtype, _errors, _layout
 from ._autograd import is_recording_for, record
-from ._ops import as_array, check_same_device, check_writable, operand_dtype, quiet, shape_of, store, store_inplace, tensor_method
+from ._ops import (
+    as_array,
+    check_same_device,
+    check_writable,
+    operand_dtype,
+    quiet,
+    shape_of,
+    store,
+    store_inplace,
+    tensor_method,
+)
 from ._tensor import Tensor
 
 __all__ = [

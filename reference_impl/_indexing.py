@@ -43,7 +43,8 @@ def getitem(tensor, key):
     if bad is not None:
         raise index.bounds_error(walked, bad)
     shape, strides = index.result_shape, index.result_strides(view)
-    result = type(tensor)._make(Storage.allocate(_layout.storage_span(shape, strides), view.dtype, device=view.device), shape, strides)
+    storage = Storage.allocate(_layout.storage_span(shape, strides), view.dtype, device=view.device)
+    result = type(tensor)._make(storage, shape, strides)
     if result.numel():  # torch's kernel visits no element, so checks no index, for an empty result
         result._array()[...] = view._array()[index.numpy_key]
     op = "index_mask" if any(dtype in _MASK_DTYPES for _, dtype in indices.values()) else "index_tensor"
