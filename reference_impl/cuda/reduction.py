@@ -1,0 +1,679 @@
+"""Reduction and scan kernels, generated the way CuPy's ReductionKernel generates them.
+
+A reduction is four C expressions (``Reduction``): the accumulator's identity, a *map* that
+turns one element ``in0`` (at index ``i`` along the reduced dims) into an accumulator, a
+*reduce* that combines two accumulators ``a`` and ``b``, and a *post* that turns the final
+accumulator ``a`` (of ``n`` elements) into the output value. ``reduction_source`` wraps
+them in one kernel over any strided input reducing any set of axes: the reduced dims and
+the kept dims are each walked through ``strided_offset``, so transposed, sliced, reversed
+and broadcast (stride 0) inputs all work.
+
+Launch layout: a *group* of threads (a power of two, up to a whole block) reduces one
+output: each lane accumulates every ``group``-th element, then the lanes combine in a
+shared-memory tree with ``__syncthreads()`` between steps. Long reductions get a group of
+a whole block; short ones a warp or less, several outputs to a block. Where the kept dims
+are the input's innermost (column sums), the lanes of a group sit ``groups`` threads apart
+so that neighbouring threads read neighbouring outputs' elements (coalesced loads). A
+reduction with few outputs and many elements (the sum of 64M elements) runs in two passes:
+per-chunk accumulators first, then one group per output over those; the chunking depends
+only on the shape, so results are deterministic (no atomics).
+
+The numpy functions registered here follow numpy's semantics exactly where the op code
+relies on them: the result dtype (found by running the numpy function on a tiny host
+stand-in of the same dtype, whose reduced dims are empty exactly where the real ones are,
+so numpy also raises its errors and warnings: max of an empty axis, a bad axis, a
+forbidden cast, the mean of an empty slice), keepdims, negative and tuple axes, axis=None,
+``out=``, first-occurrence argmax with NaN counting as the extreme, NaN-propagating max and
+min. float16 accumulates in float; integers in the dtype numpy picks (int64 for sums of
+smaller ints). ``initial=`` and ``where=``, which reference_impl never passes, run on the
+host.
+
+Scans (cumsum, cumprod, ufunc.accumulate) run one thread per row, each walking its row in
+order: the same sequence of roundings as numpy's loop, so float results match numpy's bit
+for bit (a parallel block scan would round differently).
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .. import _layout
+from . import elementwise, kernels, runtime
+from .device_array import DeviceArray, _on_host, implements, implements_ufunc_method, on_device
+
+BLOCK = 256  # threads of a reduction block at most: the size of its static shared array
+SCAN_THREADS = 128
+MAX_BLOCKS = 65535
+# A split (two-pass) reduction gives each chunk at least this many elements and launches
+# about this many chunks in all: about one wave of blocks on an H100/H200.
+SPLIT_CHUNK = 8192
+SPLIT_BLOCKS = 1024
+
+# kernels.C_TYPES plus the unsigned integers numpy gives sums of unsigned ints.
+C_TYPES = {**kernels.C_TYPES, "uint16": "unsigned short", "uint32": "unsigned int", "uint64": "unsigned long long"}
+
+# The (value, index) accumulator of argmax/argmin. An index of -1 marks the identity (no
+# element yet), so no sentinel value is needed and every dtype (bool too) works.
+ARG_HELPERS = r"""
+template <typename T> struct ri_arg { T value; i64 index; };
+template <typename T> __device__ __forceinline__ ri_arg<T> ri_make_arg(T value, i64 index) {
+    ri_arg<T> r;
+    r.value = value;
+    r.index = index;
+    return r;
+}
+// The larger value, NaN counting as larger than any number (numpy's argmax picks the first
+// NaN); equal values, and two NaNs, go to the earlier index. So the result does not depend
+// on the order in which the tree combines partial results.
+template <typename T> __device__ __forceinline__ ri_arg<T> ri_argmax(ri_arg<T> a, ri_arg<T> b) {
+    if (a.index < 0) return b;
+    if (b.index < 0) return a;
+    const bool a_nan = a.value != a.value, b_nan = b.value != b.value;
+    if (a_nan || b_nan) return a_nan && b_nan ? (a.index < b.index ? a : b) : (a_nan ? a : b);
+    if (a.value != b.value) return a.value > b.value ? a : b;
+    return a.index < b.index ? a : b;
+}
+template <typename T> __device__ __forceinline__ ri_arg<T> ri_argmin(ri_arg<T> a, ri_arg<T> b) {
+    if (a.index < 0) return b;
+    if (b.index < 0) return a;
+    const bool a_nan = a.value != a.value, b_nan = b.value != b.value;
+    if (a_nan || b_nan) return a_nan && b_nan ? (a.index < b.index ? a : b) : (a_nan ? a : b);
+    if (a.value != b.value) return a.value < b.value ? a : b;
+    return a.index < b.index ? a : b;
+}
+"""
+
+
+@dataclass(frozen=True)
+class Reduction:
+    """A reduction as CuPy's ReductionKernel describes one, in C expressions.
+
+    ``{C}`` in any of them is the compute type (the loop dtype's C type; float for
+    float16), ``{lowest}``/``{highest}`` its extreme values. ``map`` sees ``in0`` (the element
+    as ``{C}``) and ``i`` (its index along the reduced dims, in C order); ``reduce`` sees two
+    accumulators ``a`` and ``b``; ``post`` sees the accumulator ``a`` and the count ``n``.
+    ``ordered``: the result depends on which element has which index (argmax), so the
+    reduced dims keep their order rather than being reordered for memory access.
+    """
+
+    name: str
+    identity: str
+    map: str
+    reduce: str
+    post: str = "a"
+    acc: str = "{C}"
+    ordered: bool = False
+
+
+SUM = Reduction("sum", "0", "in0", "a + b")
+PROD = Reduction("prod", "1", "in0", "a * b")
+MAX = Reduction("max", "{lowest}", "in0", "ri_maximum(a, b)")
+MIN = Reduction("min", "{highest}", "in0", "ri_minimum(a, b)")
+ALL = Reduction("all", "true", "in0 != 0", "a && b", acc="bool")
+ANY = Reduction("any", "false", "in0 != 0", "a || b", acc="bool")
+COUNT_NONZERO = Reduction("count_nonzero", "0", "(i64)(in0 != 0)", "a + b", acc="i64")
+MEAN = Reduction("mean", "0", "in0", "a + b", post="a / ({C})n")
+ARGMAX = Reduction("argmax", "ri_make_arg(({C})0, -1)", "ri_make_arg(in0, i)", "ri_argmax(a, b)", post="a.index",
+                   acc="ri_arg<{C}>", ordered=True)
+ARGMIN = Reduction("argmin", "ri_make_arg(({C})0, -1)", "ri_make_arg(in0, i)", "ri_argmin(a, b)", post="a.index",
+                   acc="ri_arg<{C}>", ordered=True)
+
+# ufunc.reduce / ufunc.accumulate: the ufunc -> its Reduction, and its scan step over the
+# running value ``a`` and the next element ``in0``.
+UFUNC_REDUCTIONS = {np.add: SUM, np.multiply: PROD, np.maximum: MAX, np.minimum: MIN,
+                    np.logical_and: ALL, np.logical_or: ANY}
+SCAN_STEPS = {"add": "a + in0", "multiply": "a * in0", "maximum": "ri_maximum(a, in0)",
+              "minimum": "ri_minimum(a, in0)"}
+
+
+# -- C source -----------------------------------------------------------------------------------
+
+def _compute_c(dtype):
+    """The C type arithmetic in ``dtype`` happens in: float16 goes through float."""
+    return "float" if dtype == np.float16 else C_TYPES[dtype.name]
+
+
+def _extreme_c(dtype, highest):
+    """``dtype``'s largest (or smallest) value as a C expression of its compute type: the
+    infinities for floats (bit patterns: NVRTC has no INFINITY macro without headers)."""
+    if dtype.kind == "f":
+        infinity = "__int_as_float(0x7f800000)" if dtype.itemsize <= 4 else "__longlong_as_double(0x7ff0000000000000LL)"
+        return infinity if highest else f"-{infinity}"
+    if dtype.kind == "b":
+        return "true" if highest else "false"
+    info = np.iinfo(dtype)
+    if dtype == np.int64 and not highest:
+        return "(-9223372036854775807LL - 1)"  # the literal 9223372036854775808 does not fit a long long
+    suffix = "ULL" if dtype.kind == "u" and dtype.itemsize == 8 else "LL"
+    return f"(({C_TYPES[dtype.name]}){info.max if highest else info.min}{suffix})"
+
+
+def _load(raw, in_dtype, loop_dtype):
+    """C expression of the element ``raw`` (of ``in_dtype``) cast to ``loop_dtype`` as numpy casts it,
+    in that dtype's compute type."""
+    if loop_dtype == np.float16 and in_dtype != np.float16:
+        # rounded to half first, as numpy casts the input to the loop dtype
+        exact = f"(float){raw}" if in_dtype.kind in "biu" else raw
+        return f"(float)(__half)({exact})"
+    if in_dtype == np.float16:
+        raw = f"(float){raw}"
+    return f"({_compute_c(loop_dtype)}){raw}"
+
+
+def _store(value, out_dtype):
+    """C expression converting ``value`` to ``out_dtype``'s storage type."""
+    if out_dtype == np.float16:
+        return f"(__half)(float)({value})"
+    return f"({C_TYPES[out_dtype.name]})({value})"
+
+
+def _format(expression, compute):
+    return expression.format(C=_compute_c(compute), lowest=_extreme_c(compute, False),
+                             highest=_extreme_c(compute, True))
+
+
+def reduction_source(reduction, mode, in_dtype, compute, out_dtype):
+    """(kernel name, CUDA C source) of ``reduction`` over ``in_dtype`` elements computed as
+    ``compute``, giving ``out_dtype``.
+
+    ``mode`` is ``"full"`` (elements to outputs), ``"partial"`` (pass 1 of a split
+    reduction: each chunk of elements to an accumulator, stored raw) or ``"final"`` (pass 2:
+    accumulators to outputs). The launch parameters are described in the kernel's comments.
+    """
+    in_dtype, compute, out_dtype = np.dtype(in_dtype), np.dtype(compute), np.dtype(out_dtype)
+    name = kernels.kernel_name("reduce", reduction.name, mode, in_dtype.name if mode != "final" else "acc",
+                               compute.name, out_dtype.name if mode != "partial" else "acc")
+    acc = _format(reduction.acc, compute)
+    if mode == "final":
+        in_c, element = "acc_t", "p[offset]"
+    else:
+        in_c = C_TYPES[in_dtype.name]
+        element = f"ri_map({_load('p[offset]', in_dtype, compute)}, i)"
+    if mode == "partial":
+        out_c, store = "acc_t", "p1[o] = partial[t];"
+    else:
+        out_c = C_TYPES[out_dtype.name]
+        store = (f"p1[strided_offset(o, kept_ndim, kept_shape, out_strides, 0)] = "
+                 f"{_store('ri_post(partial[t], count)', out_dtype)};")
+    header = kernels.HALF_HEADER if np.float16 in (in_dtype, compute, out_dtype) else ""
+    return name, header + kernels.PRELUDE + elementwise.HELPERS + ARG_HELPERS + f"""
+typedef {acc} acc_t;
+__device__ __forceinline__ acc_t ri_identity() {{ return {_format(reduction.identity, compute)}; }}
+__device__ __forceinline__ acc_t ri_map(const {_compute_c(compute)} in0, const i64 i) {{
+    (void)i;
+    return {_format(reduction.map, compute)};
+}}
+__device__ __forceinline__ acc_t ri_reduce(const acc_t a, const acc_t b) {{
+    return {_format(reduction.reduce, compute)};
+}}
+__device__ __forceinline__ auto ri_post(const acc_t a, const i64 n) {{
+    (void)n;
+    return {_format(reduction.post, compute)};
+}}
+__device__ __forceinline__ acc_t ri_element(const {in_c}* p, const i64 offset, const i64 i) {{
+    (void)i;
+    return {element};
+}}
+
+// outputs: the outputs (in "partial" mode: per chunk); count: the elements each output
+// reduces in all (post's n); n, chunk, chunks: this launch reduces n elements per output
+// in chunks of ``chunk``, the chunk ``c`` of output ``kept`` as "output" o = c * outputs + kept.
+// group: the threads that reduce one output (a power of two); lane_stride: 1 when a group's
+// lanes are neighbouring threads, else the number of groups in a block (lanes that far
+// apart, so that neighbouring threads work on neighbouring outputs).
+// kept_*: the kept dims (the input's strides and the output's); ndim, shape, strides: the
+// reduced dims. Each list has at least one entry (a size-1 dim where there are none).
+extern "C" __global__ void {name}(
+        const i64 outputs, const i64 count, const i64 n, const i64 chunk, const i64 chunks,
+        const int group, const int lane_stride,
+        const int kept_ndim, const i64* kept_shape, const i64* kept_strides, const i64* out_strides,
+        const int ndim, const i64* shape, const i64* strides,
+        const {in_c}* p0, {out_c}* p1) {{
+    __shared__ acc_t partial[{BLOCK}];
+    const int t = threadIdx.x;
+    const int groups = blockDim.x / group;
+    const int lane = lane_stride == 1 ? t % group : t / groups;
+    const int slot = lane_stride == 1 ? t / group : t % groups;
+    const i64 total = outputs * chunks;
+    const i64 inner = strides[ndim - 1];
+    // The loop bound depends on the block only, so every thread reaches every barrier.
+    for (i64 first = (i64)blockIdx.x * groups; first < total; first += (i64)gridDim.x * groups) {{
+        const i64 o = first + slot;
+        acc_t a = ri_identity();
+        if (o < total) {{
+            const i64 kept = o % outputs, begin = o / outputs * chunk;
+            const i64 base = strided_offset(kept, kept_ndim, kept_shape, kept_strides, 0);
+            const i64 end = begin + chunk < n ? begin + chunk : n;
+            i64 i = begin + lane;
+            if (ndim == 1) {{
+                // One reduced dim (the usual case once dims are merged): no index arithmetic,
+                // and four independent loads in flight per thread to cover memory latency.
+                for (; i + 3 * group < end; i += 4 * group) {{
+                    const acc_t b0 = ri_element(p0, base + i * inner, i);
+                    const acc_t b1 = ri_element(p0, base + (i + group) * inner, i + group);
+                    const acc_t b2 = ri_element(p0, base + (i + 2 * group) * inner, i + 2 * group);
+                    const acc_t b3 = ri_element(p0, base + (i + 3 * group) * inner, i + 3 * group);
+                    a = ri_reduce(ri_reduce(a, b0), ri_reduce(ri_reduce(b1, b2), b3));
+                }}
+                for (; i < end; i += group) a = ri_reduce(a, ri_element(p0, base + i * inner, i));
+            }} else {{
+                for (; i < end; i += group) {{
+                    a = ri_reduce(a, ri_element(p0, strided_offset(i, ndim, shape, strides, base), i));
+                }}
+            }}
+        }}
+        partial[t] = a;
+        __syncthreads();
+        // A tree over the group's lanes: after the step of stride s, lane l < s holds the
+        // combination of lanes l, l + s, l + 2s ...
+        for (int s = group / 2; s > 0; s /= 2) {{
+            if (lane < s) partial[t] = ri_reduce(partial[t], partial[t + s * lane_stride]);
+            __syncthreads();
+        }}
+        // Only lane 0 reads its slot now; the next round's first write to a slot another
+        // thread reads comes after that round's first barrier.
+        if (lane == 0 && o < total) {store}
+    }}
+}}
+"""
+
+
+def scan_source(op, in_dtype, loop_dtype, out_dtype):
+    """(kernel name, CUDA C source) of numpy's ``op.accumulate``: one thread per row, walking
+    it in order (numpy's own sequence of roundings, so float results match numpy exactly;
+    rows run in parallel, each row's elements one after another)."""
+    in_dtype, loop_dtype, out_dtype = np.dtype(in_dtype), np.dtype(loop_dtype), np.dtype(out_dtype)
+    name = kernels.kernel_name("scan", op, in_dtype.name, loop_dtype.name, out_dtype.name)
+    compute = _compute_c(loop_dtype)
+    # Each running value is stored in the loop dtype before the next step uses it, as
+    # numpy's loop stores it (float16 rounds at every step; small ints wrap).
+    step = f"({compute}){_store(SCAN_STEPS[op], loop_dtype)}"
+    header = kernels.HALF_HEADER if np.float16 in (in_dtype, loop_dtype, out_dtype) else ""
+    return name, header + kernels.PRELUDE + elementwise.HELPERS + f"""
+// rows: the rows to scan (the kept dims: kept_shape, with the input's and the output's
+// strides); length: each row's elements along the scanned dims (ndim, shape, and the
+// input's and output's strides; several dims when the scan runs over the flattened array).
+extern "C" __global__ void {name}(
+        const i64 rows, const i64 length,
+        const int kept_ndim, const i64* kept_shape, const i64* kept_strides, const i64* kept_out_strides,
+        const int ndim, const i64* shape, const i64* strides, const i64* out_strides,
+        const {C_TYPES[in_dtype.name]}* p0, {C_TYPES[out_dtype.name]}* p1) {{
+    const i64 step = (i64)blockDim.x * gridDim.x;
+    for (i64 row = (i64)blockIdx.x * blockDim.x + threadIdx.x; row < rows; row += step) {{
+        const i64 base = strided_offset(row, kept_ndim, kept_shape, kept_strides, 0);
+        const i64 out_base = strided_offset(row, kept_ndim, kept_shape, kept_out_strides, 0);
+        {compute} a = 0;
+        for (i64 i = 0; i < length; ++i) {{
+            const {compute} in0 = {_load("p0[strided_offset(i, ndim, shape, strides, base)]", in_dtype, loop_dtype)};
+            a = i == 0 ? in0 : {step};  // numpy's first output is the first element
+            p1[strided_offset(i, ndim, shape, out_strides, out_base)] = {_store("a", out_dtype)};
+        }}
+    }}
+}}
+"""
+
+
+# -- launching ----------------------------------------------------------------------------------
+
+def _pow2_at_least(n):
+    return 1 << max(0, int(n) - 1).bit_length()
+
+
+def _merged(shape, *stride_lists):
+    """``shape`` without its size-1 dims, neighbouring dims merged where every stride list
+    steps through the pair as through one dim, with each stride list to match. At least one
+    dim (of size 1) remains, so a kernel always gets a list."""
+    dims = []
+    for d, size in enumerate(shape):
+        if size == 1:
+            continue
+        strides = [stride_list[d] for stride_list in stride_lists]
+        if dims and all(outer == inner * size for outer, inner in zip(dims[-1][1], strides)):
+            dims[-1] = (dims[-1][0] * size, strides)
+        else:
+            dims.append((size, strides))
+    if not dims:
+        return [1], [[0] for _ in stride_lists]
+    return [size for size, _ in dims], [[strides[k] for _, strides in dims] for k in range(len(stride_lists))]
+
+
+def _plan(total, chunk, outputs_inner):
+    """(group, lane_stride, block, grid) for ``total`` outputs of ``chunk`` elements each: a
+    group of up to a block per output, fewer threads for short reductions, several groups to
+    a block (a block for 32 neighbouring outputs where those are the input's innermost)."""
+    if outputs_inner:
+        groups = min(32, _pow2_at_least(total))
+        group = min(BLOCK // groups, _pow2_at_least(chunk))
+        lane_stride = groups
+    else:
+        group = min(BLOCK, _pow2_at_least(chunk))
+        groups = min(BLOCK // group, _pow2_at_least(total))
+        lane_stride = 1
+    return group, lane_stride, group * groups, min(-(-total // groups), MAX_BLOCKS)
+
+
+def _acc_itemsize(reduction, compute):
+    """Bytes of one accumulator of ``reduction`` computed as ``compute`` (the C type's size)."""
+    if reduction.acc.startswith("ri_arg"):
+        return 16  # {value of at most 8 bytes, i64 index}, aligned to 8
+    if reduction.acc != "{C}":
+        return {"bool": 1, "i64": 8}[reduction.acc]
+    return 4 if compute == np.float16 else compute.itemsize
+
+
+def _launch(reduction, mode, source, compute, target, *, outputs, count, n, chunk, chunks, kept_shape,
+            kept_strides, out_strides, shape, strides, outputs_inner):
+    name, code = reduction_source(reduction, mode, source.dtype, compute, target.dtype)
+    group, lane_stride, block, grid = _plan(outputs * chunks, chunk, outputs_inner)
+    constant = elementwise.device_constant
+    runtime.kernel(code, name)(
+        (grid,), (block,),
+        (np.int64(outputs), np.int64(count), np.int64(n), np.int64(chunk), np.int64(chunks),
+         np.int32(group), np.int32(lane_stride),
+         np.int32(len(kept_shape)), constant(kept_shape).pointer(), constant(kept_strides).pointer(),
+         constant(out_strides).pointer(), np.int32(len(shape)), constant(shape).pointer(), constant(strides).pointer(),
+         source.pointer(), target.pointer()))
+
+
+def reduce(array, reduction, axes, keepdims, compute, out_dtype, out=None):
+    """``reduction`` of the DeviceArray ``array`` over ``axes`` (non-negative dims), computed
+    as ``compute``: a new ``out_dtype`` array of numpy's result shape, or ``out`` written."""
+    axes = tuple(sorted(axes))
+    kept = [d for d in range(array.ndim) if d not in axes]
+    if keepdims:
+        result_shape = tuple(1 if d in axes else size for d, size in enumerate(array.shape))
+    else:
+        result_shape = tuple(array.shape[d] for d in kept)
+    if out is None:
+        out = DeviceArray.empty(result_shape, out_dtype)
+    elif out.memory is array.memory:  # other groups may still read what the result overwrites
+        np.copyto(out, reduce(array, reduction, axes, keepdims, compute, out.dtype), casting="unsafe")
+        return out
+    outputs = _layout.numel([array.shape[d] for d in kept])
+    n = _layout.numel([array.shape[d] for d in axes])
+    if outputs == 0:
+        return out
+    out_kept = [out.estrides[d] for d in kept] if keepdims else list(out.estrides)
+    kept_shape, (kept_strides, out_strides) = _merged([array.shape[d] for d in kept],
+                                                      [array.estrides[d] for d in kept], out_kept)
+    reduced = [(array.shape[d], array.estrides[d]) for d in axes]
+    if not reduction.ordered:  # smallest stride innermost: neighbouring lanes read neighbouring elements
+        reduced.sort(key=lambda dim: -abs(dim[1]))
+    shape, (strides,) = _merged([size for size, _ in reduced], [stride for _, stride in reduced])
+    outputs_inner = outputs > 1 and min(abs(s) for s in kept_strides) < min(abs(s) for s in strides)
+    layout = {"kept_shape": kept_shape, "out_strides": out_strides}
+    chunks = 1
+    if n >= 2 * SPLIT_CHUNK and outputs < SPLIT_BLOCKS:
+        chunks = min(-(-n // SPLIT_CHUNK), SPLIT_BLOCKS // outputs)
+    if chunks == 1:
+        _launch(reduction, "full", array, compute, out, outputs=outputs, count=n, n=n, chunk=n, chunks=1,
+                kept_strides=kept_strides, shape=shape, strides=strides, outputs_inner=outputs_inner, **layout)
+        return out
+    # Two passes: each chunk's accumulator, stored chunk-major (chunk c of output k at
+    # c * outputs + k), then one group per output reduces its chunks' accumulators.
+    chunk = -(-n // chunks)
+    chunks = -(-n // chunk)
+    partials = DeviceArray.empty((chunks * outputs * _acc_itemsize(reduction, compute),), np.uint8)
+    _launch(reduction, "partial", array, compute, partials, outputs=outputs, count=n, n=n, chunk=chunk,
+            chunks=chunks, kept_strides=kept_strides, shape=shape, strides=strides, outputs_inner=outputs_inner,
+            **layout)
+    _launch(reduction, "final", partials, compute, out, outputs=outputs, count=n, n=chunks, chunk=chunks, chunks=1,
+            kept_strides=list(_layout.contiguous_strides(kept_shape)), shape=[chunks], strides=[outputs],
+            outputs_inner=outputs > 1, **layout)
+    return out
+
+
+def scan(array, op, axis, loop_dtype, out_dtype, out=None):
+    """numpy's ``op.accumulate`` of the DeviceArray ``array`` along ``axis`` (a non-negative
+    dim, or None: the flattened array in C order) in ``loop_dtype``: a new ``out_dtype``
+    array, or ``out`` written."""
+    result_shape = (array.size,) if axis is None else array.shape
+    if out is None:
+        out = DeviceArray.empty(result_shape, out_dtype)
+    elif out.memory is array.memory and (out.offset, out.shape, out.estrides) != (array.offset, result_shape,
+                                                                                  array.estrides):
+        np.copyto(out, scan(array, op, axis, loop_dtype, out.dtype), casting="unsafe")
+        return out
+    scanned = list(range(array.ndim)) if axis is None else [axis]
+    kept = [d for d in range(array.ndim) if d not in scanned]
+    if axis is None:  # the flattened output's one stride, seen through the input's shape
+        out_strides = [out.estrides[0] * s for s in _layout.contiguous_strides(array.shape)]
+    else:
+        out_strides = list(out.estrides)
+    rows = _layout.numel([array.shape[d] for d in kept])
+    length = _layout.numel([array.shape[d] for d in scanned])
+    if rows == 0 or length == 0:
+        return out
+    kept_shape, (kept_strides, kept_out) = _merged([array.shape[d] for d in kept], [array.estrides[d] for d in kept],
+                                                   [out_strides[d] for d in kept])
+    shape, (strides, scan_out) = _merged([array.shape[d] for d in scanned], [array.estrides[d] for d in scanned],
+                                         [out_strides[d] for d in scanned])
+    name, code = scan_source(op, array.dtype, loop_dtype, out.dtype)
+    block = min(SCAN_THREADS, _pow2_at_least(rows))
+    constant = elementwise.device_constant
+    runtime.kernel(code, name)(
+        (min(-(-rows // block), MAX_BLOCKS),), (block,),
+        (np.int64(rows), np.int64(length), np.int32(len(kept_shape)), constant(kept_shape).pointer(),
+         constant(kept_strides).pointer(), constant(kept_out).pointer(), np.int32(len(shape)),
+         constant(shape).pointer(), constant(strides).pointer(), constant(scan_out).pointer(),
+         array.pointer(), out.pointer()))
+    return out
+
+
+# -- numpy's functions ----------------------------------------------------------------------------
+
+# Keyword arguments the kernels do not take, with the values that mean "not given".
+_OPTION_DEFAULTS = {"where": True, "initial": np._NoValue}
+
+
+def _needs_host(options):
+    """Whether a call passes options the kernels do not take (an unknown keyword too: numpy
+    on the host then raises its TypeError)."""
+    return any(key not in _OPTION_DEFAULTS or value is not _OPTION_DEFAULTS[key] for key, value in options.items())
+
+
+def _on_host_with(name, function, array, options, **kwargs):
+    """``function`` with options no kernel here takes (``initial=``, ``where=``): on the host."""
+    kwargs = {key: value for key, value in {**kwargs, **options}.items() if key != "out" or value is not None}
+    return _on_host(name, function, (array,), kwargs)
+
+
+def _stand_in(array):
+    """A host array of ``array``'s dtype whose dims have sizes min(size, 1). numpy reduces it
+    to the result dtype it gives ``array``, and raises the errors and warnings it raises for
+    ``array`` (bad axes and casts, max of an empty axis, mean of an empty slice), which
+    depend on which dims are empty, not on their sizes."""
+    return np.zeros(tuple(min(size, 1) for size in array.shape), array.dtype)
+
+
+def _out_array(out):
+    """numpy's ``out=`` (an array, or a 1-tuple from a ufunc method) as a DeviceArray or None."""
+    if isinstance(out, tuple):
+        out = out[0]
+    if out is not None and not isinstance(out, DeviceArray):
+        raise TypeError("a CUDA result cannot be written into host memory")
+    return out
+
+
+def _axes(axis, ndim):
+    """numpy's ``axis`` (already accepted by numpy for the stand-in) as non-negative dims."""
+    if ndim == 0:
+        return ()
+    if axis is None:
+        return tuple(range(ndim))
+    return tuple(int(a) % ndim for a in (axis if isinstance(axis, tuple) else (axis,)))
+
+
+def _checked_out(function, stand_in, result, out, shape, **kwargs):
+    """Check ``out`` as numpy would: its shape, and (on the stand-in) the cast into it."""
+    if out is not None:
+        if out.shape != shape:
+            raise ValueError(f"output parameter has shape {out.shape}, but the result has shape {shape}")
+        function(stand_in, out=np.zeros(np.shape(result), out.dtype), **kwargs)
+
+
+def _reduction(function, reduction, a, axis, keepdims, out, loop=None, **kwargs):
+    """``function(a, axis=axis, keepdims=keepdims, out=out, **kwargs)`` as ``reduction`` on
+    the device. ``loop`` is the dtype it computes in; by default numpy's rule for
+    arithmetic reductions: ``dtype=``, else ``out``'s dtype, else the result's."""
+    a, out = on_device(a), _out_array(out)
+    stand_in = _stand_in(a)
+    result = function(stand_in, axis=axis, keepdims=keepdims, **kwargs)
+    axes = _axes(axis, a.ndim)
+    shape = tuple(1 if d in axes else s for d, s in enumerate(a.shape)) if keepdims else \
+        tuple(s for d, s in enumerate(a.shape) if d not in axes)
+    _checked_out(function, stand_in, result, out, shape, axis=axis, keepdims=keepdims, **kwargs)
+    out_dtype = out.dtype if out is not None else np.asarray(result).dtype
+    if loop is None:
+        loop = kwargs.get("dtype") or out_dtype
+    return reduce(a, reduction, axes, keepdims, np.dtype(loop), out_dtype, out)
+
+
+@implements(np.sum)
+def _sum(a, axis=None, dtype=None, out=None, keepdims=False, **options):
+    if _needs_host(options):
+        return _on_host_with("sum", np.sum, a, options, axis=axis, dtype=dtype, out=out, keepdims=keepdims)
+    return _reduction(np.sum, SUM, a, axis, keepdims, out, dtype=dtype)
+
+
+@implements(np.prod)
+def _prod(a, axis=None, dtype=None, out=None, keepdims=False, **options):
+    if _needs_host(options):
+        return _on_host_with("prod", np.prod, a, options, axis=axis, dtype=dtype, out=out, keepdims=keepdims)
+    return _reduction(np.prod, PROD, a, axis, keepdims, out, dtype=dtype)
+
+
+@implements(np.max, np.amax)
+def _max(a, axis=None, out=None, keepdims=False, **options):
+    if _needs_host(options):
+        return _on_host_with("max", np.max, a, options, axis=axis, out=out, keepdims=keepdims)
+    return _reduction(np.max, MAX, a, axis, keepdims, out)
+
+
+@implements(np.min, np.amin)
+def _min(a, axis=None, out=None, keepdims=False, **options):
+    if _needs_host(options):
+        return _on_host_with("min", np.min, a, options, axis=axis, out=out, keepdims=keepdims)
+    return _reduction(np.min, MIN, a, axis, keepdims, out)
+
+
+@implements(np.mean)
+def _mean(a, axis=None, dtype=None, out=None, keepdims=False, **options):
+    """The sum divided by the count in the sum's dtype: float64 for integers and bool,
+    float32 for float16 (cast back to float16 after), as numpy's ``_mean`` does."""
+    if _needs_host(options):
+        return _on_host_with("mean", np.mean, a, options, axis=axis, dtype=dtype, out=out, keepdims=keepdims)
+    a = on_device(a)
+    loop = dtype
+    if loop is None:
+        loop = np.float64 if a.dtype.kind in "biu" else np.float32 if a.dtype == np.float16 else None
+    return _reduction(np.mean, MEAN, a, axis, keepdims, out, loop=loop, dtype=dtype)
+
+
+@implements(np.any)
+def _any(a, axis=None, out=None, keepdims=False, **options):
+    if _needs_host(options):
+        return _on_host_with("any", np.any, a, options, axis=axis, out=out, keepdims=keepdims)
+    a = on_device(a)
+    return _reduction(np.any, ANY, a, axis, keepdims, out, loop=a.dtype)
+
+
+@implements(np.all)
+def _all(a, axis=None, out=None, keepdims=False, **options):
+    if _needs_host(options):
+        return _on_host_with("all", np.all, a, options, axis=axis, out=out, keepdims=keepdims)
+    a = on_device(a)
+    return _reduction(np.all, ALL, a, axis, keepdims, out, loop=a.dtype)
+
+
+@implements(np.count_nonzero)
+def _count_nonzero(a, axis=None, *, keepdims=False):
+    a = on_device(a)
+    return _reduction(np.count_nonzero, COUNT_NONZERO, a, axis, keepdims, None, loop=a.dtype)
+
+
+@implements(np.argmax)
+def _argmax(a, axis=None, out=None, *, keepdims=False):
+    """The index of the first largest element (the first NaN if there is one) along
+    ``axis``; of the flattened array, in C order, for axis=None."""
+    a = on_device(a)
+    return _reduction(np.argmax, ARGMAX, a, axis, keepdims, out, loop=a.dtype)
+
+
+@implements(np.argmin)
+def _argmin(a, axis=None, out=None, *, keepdims=False):
+    a = on_device(a)
+    return _reduction(np.argmin, ARGMIN, a, axis, keepdims, out, loop=a.dtype)
+
+
+def _ufunc_reduce(ufunc):
+    reduction = UFUNC_REDUCTIONS[ufunc]
+    predicate = reduction in (ALL, ANY)  # logical_and/or test the elements as they are
+
+    def device_reduce(array, axis=0, dtype=None, out=None, keepdims=False, **options):
+        if _needs_host(options):
+            return _on_host_with(f"{ufunc.__name__}.reduce", ufunc.reduce, array, options, axis=axis, dtype=dtype,
+                                 out=out, keepdims=keepdims)
+        array = on_device(array)
+        return _reduction(ufunc.reduce, reduction, array, axis, keepdims, out,
+                          loop=array.dtype if predicate else None, dtype=dtype)
+
+    return device_reduce
+
+
+for _ufunc in UFUNC_REDUCTIONS:
+    implements_ufunc_method("reduce", _ufunc)(_ufunc_reduce(_ufunc))
+
+
+@implements(np.trace)
+def _trace(a, offset=0, axis1=0, axis2=1, dtype=None, out=None):
+    """The sum of the diagonal ``offset`` of the planes ``axis1``, ``axis2``: a view (the
+    diagonal is one dim of stride ``stride1 + stride2``) summed by the reduction kernel."""
+    a, out = on_device(a), _out_array(out)
+    result = np.trace(_stand_in(a), offset, axis1, axis2, dtype)
+    first, second = int(axis1) % a.ndim, int(axis2) % a.ndim
+    rows, columns = a.shape[first], a.shape[second]
+    length = max(0, min(rows, columns - offset) if offset >= 0 else min(rows + offset, columns))
+    start = (offset * a.estrides[second] if offset >= 0 else -offset * a.estrides[first]) if length else 0
+    rest = [d for d in range(a.ndim) if d not in (first, second)]
+    diagonal = a.view_as([a.shape[d] for d in rest] + [length],
+                         [a.estrides[d] for d in rest] + [a.estrides[first] + a.estrides[second]], start)
+    shape = tuple(a.shape[d] for d in rest)
+    if out is not None and out.shape != shape:
+        raise ValueError(f"output parameter has shape {out.shape}, but the result has shape {shape}")
+    out_dtype = out.dtype if out is not None else np.asarray(result).dtype
+    return reduce(diagonal, SUM, (len(rest),), False, np.dtype(dtype or out_dtype), out_dtype, out)
+
+
+def _accumulation(function, op, a, axis, dtype, out):
+    """``function(a, axis=axis, dtype=dtype, out=out)``, numpy's ``op.accumulate`` along
+    ``axis`` (None: the flattened array), on the device."""
+    a, out = on_device(a), _out_array(out)
+    stand_in = _stand_in(a)
+    result = function(stand_in, axis=axis, dtype=dtype)
+    shape = (a.size,) if axis is None else a.shape
+    _checked_out(function, stand_in, result, out, shape, axis=axis, dtype=dtype)
+    out_dtype = out.dtype if out is not None else result.dtype
+    wrapped = None if axis is None else int(axis) % a.ndim
+    return scan(a, op, wrapped, np.dtype(dtype or out_dtype), out_dtype, out)
+
+
+@implements(np.cumsum)
+def _cumsum(a, axis=None, dtype=None, out=None):
+    return _accumulation(np.cumsum, "add", a, axis, dtype, out)
+
+
+@implements(np.cumprod)
+def _cumprod(a, axis=None, dtype=None, out=None):
+    return _accumulation(np.cumprod, "multiply", a, axis, dtype, out)
+
+
+def _ufunc_accumulate(ufunc):
+    def device_accumulate(array, axis=0, dtype=None, out=None):
+        return _accumulation(ufunc.accumulate, ufunc.__name__, array, axis, dtype, out)
+
+    return device_accumulate
+
+
+for _ufunc in (np.add, np.multiply, np.maximum, np.minimum):
+    implements_ufunc_method("accumulate", _ufunc)(_ufunc_accumulate(_ufunc))
