@@ -300,3 +300,4 @@ def _on_host(name, function, args, kwargs):
 # The modules holding device versions of numpy functions register them on import.
 from . import elementwise  # noqa: E402, F401
 from . import reduction  # noqa: E402, F401
+from . import linalg, sorting  # noqa: E402, F401
