@@ -121,30 +121,32 @@ def full_like(input, fill_value, *, dtype=None, device=None, requires_grad=False
                            requires_grad)
 
 
+# The new_* methods make tensors of this tensor's dtype on this tensor's device.
+
 @tensor_method()
 def new_empty(self, *size, dtype=None, device=None, requires_grad=False):
-    return empty(*size, dtype=dtype or self.dtype, device=device, requires_grad=requires_grad)
+    return empty(*size, dtype=dtype or self.dtype, device=device or self.device, requires_grad=requires_grad)
 
 
 @tensor_method()
 def new_zeros(self, *size, dtype=None, device=None, requires_grad=False):
-    return zeros(*size, dtype=dtype or self.dtype, device=device, requires_grad=requires_grad)
+    return zeros(*size, dtype=dtype or self.dtype, device=device or self.device, requires_grad=requires_grad)
 
 
 @tensor_method()
 def new_ones(self, *size, dtype=None, device=None, requires_grad=False):
-    return ones(*size, dtype=dtype or self.dtype, device=device, requires_grad=requires_grad)
+    return ones(*size, dtype=dtype or self.dtype, device=device or self.device, requires_grad=requires_grad)
 
 
 @tensor_method()
 def new_full(self, size, fill_value, *, dtype=None, device=None, requires_grad=False):
-    return full(size, fill_value, dtype=dtype or self.dtype, device=device, requires_grad=requires_grad)
+    return full(size, fill_value, dtype=dtype or self.dtype, device=device or self.device, requires_grad=requires_grad)
 
 
 @tensor_method()
 def new_tensor(self, data, *, dtype=None, device=None, requires_grad=False):
     """A copy of ``data`` with this tensor's dtype unless another is given."""
-    return _copy_construct(data, dtype or self.dtype, device, requires_grad, "tensor.new_tensor")
+    return _copy_construct(data, dtype or self.dtype, device or self.device, requires_grad, "tensor.new_tensor")
 
 
 # -- ranges -----------------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ emulation layer (``REFERENCE_IMPL_CUDA=emulate``), which compiles the same CUDA 
 send every numpy call the ops make on it to our kernels.
 """
 
-from . import runtime
+from . import device_array, runtime  # device_array first: it loads the kernel modules
 
 
 def is_available():
@@ -27,6 +27,4 @@ def synchronize():
 def host_fallbacks():
     """numpy functions CUDA tensors needed that ran on the host (no kernel of ours yet), with
     how often each ran."""
-    from .device_array import host_fallbacks
-
-    return dict(host_fallbacks)
+    return dict(device_array.host_fallbacks)

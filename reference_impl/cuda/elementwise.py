@@ -16,6 +16,8 @@ from . import kernels, runtime
 from .device_array import _FUNCTIONS, DeviceArray, implements
 
 THREADS = 256
+# Below this, an index plus a grid-stride step cannot overflow a 32-bit int.
+_INT32_SAFE = 2**31 - 2**25
 
 # Helpers the statements below call; templates, so one definition serves every dtype.
 HELPERS = r"""
@@ -169,39 +171,57 @@ def _compute_c(dtype):
     return "float" if dtype == np.float16 else kernels.C_TYPES[dtype.name]
 
 
-def elementwise_source(name, body, in_dtypes, in_compute, out_dtypes, out_compute):
+def elementwise_source(name, body, in_dtypes, in_compute, out_dtypes, out_compute, index_type="i64"):
     """(kernel name, CUDA C source) of ``body`` over operands of the given storage dtypes.
 
     Operands are passed inputs first, then outputs; ``strides`` holds each operand's
-    element strides (0 on broadcast dims), ``ndim`` apiece, in the same order.
+    element strides (0 on broadcast dims), ``ndim`` apiece, in the same order. Dense
+    operands of one shape take a loop with no index arithmetic at all; ``index_type`` is
+    ``int`` when every offset fits in 32 bits, which makes the strided path's divisions cheaper.
     """
     dtypes = list(in_dtypes) + list(out_dtypes)
+    count = len(dtypes)
     kernel = kernels.kernel_name("ew", name, *(d.name for d in dtypes), *(d.name for d in in_compute),
-                                 *(d.name for d in out_compute))
-    params, loads, stores = [], [], []
-    for k, (dtype, compute) in enumerate(zip(in_dtypes, in_compute)):
-        params.append(f"const {kernels.C_TYPES[dtype.name]}* p{k}")
-        raw = f"p{k}[contiguous ? i : strided_offset(i, ndim, shape, strides + {k} * ndim, 0)]"
-        if dtype == np.float16:
-            raw = f"(float){raw}"
-        loads.append(f"const {_compute_c(compute)} in{k} = ({_compute_c(compute)}){raw};")
-    for j, (dtype, compute) in enumerate(zip(out_dtypes, out_compute)):
-        k = len(in_dtypes) + j
-        params.append(f"{kernels.C_TYPES[dtype.name]}* p{k}")
-        loads.append(f"{_compute_c(compute)} out{j};")
-        value = f"out{j}" if dtype != np.float16 else f"(float)out{j}"
-        stores.append(f"p{k}[contiguous ? i : strided_offset(i, ndim, shape, strides + {k} * ndim, 0)]"
-                      f" = ({kernels.C_TYPES[dtype.name]}){value};")
+                                 *(d.name for d in out_compute), index_type)
+    params = []
+    for k, dtype in enumerate(dtypes):
+        constness = "const " if k < len(in_dtypes) else ""
+        params.append(f"{constness}{kernels.C_TYPES[dtype.name]}* p{k}")
+
+    def element(offsets):
+        lines = []
+        for k, (dtype, compute) in enumerate(zip(in_dtypes, in_compute)):
+            raw = f"p{k}[{offsets(k)}]"
+            if dtype == np.float16:
+                raw = f"(float){raw}"
+            lines.append(f"const {_compute_c(compute)} in{k} = ({_compute_c(compute)}){raw};")
+        for j, compute in enumerate(out_compute):
+            lines.append(f"{_compute_c(compute)} out{j};")
+        lines.append(f"{body};")
+        for j, dtype in enumerate(out_dtypes):
+            k = len(in_dtypes) + j
+            value = f"out{j}" if dtype != np.float16 else f"(float)out{j}"
+            lines.append(f"p{k}[{offsets(k)}] = ({kernels.C_TYPES[dtype.name]}){value};")
+        return "\n            ".join(lines)
+
     header = kernels.HALF_HEADER if np.float16 in dtypes else ""
-    newline = "\n        "
     return kernel, header + kernels.PRELUDE + HELPERS + f"""
 extern "C" __global__ void {kernel}(const i64 n, const int ndim, const i64* shape, const i64* strides,
                                     const int contiguous, {", ".join(params)}) {{
-    const i64 step = (i64)blockDim.x * gridDim.x;
-    for (i64 i = (i64)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {{
-        {newline.join(loads)}
-        {body};
-        {newline.join(stores)}
+    typedef {index_type} index_t;
+    const index_t count = (index_t)n;
+    const index_t step = (index_t)blockDim.x * gridDim.x;
+    const index_t first = (index_t)blockIdx.x * blockDim.x + threadIdx.x;
+    if (contiguous) {{
+        for (index_t i = first; i < count; i += step) {{
+            {element(lambda k: "i")}
+        }}
+        return;
+    }}
+    for (index_t i = first; i < count; i += step) {{
+        index_t at[{count}];
+        strided_offsets<{count}, index_t>(i, ndim, shape, strides, at);
+        {element(lambda k: f"at[{k}]")}
     }}
 }}
 """
@@ -231,8 +251,10 @@ def launch(name, body, inputs, in_compute, outputs, out_compute):
     operands = list(inputs) + list(outputs)
     strides = [_broadcast_estrides(op, shape) for op in operands]
     contiguous = all(s == _layout.contiguous_strides(shape) for s in strides)
+    reach = max(sum(abs(s) * (size - 1) for s, size in zip(operand, shape)) for operand in strides)
+    index_type = "int" if max(n, reach) < _INT32_SAFE else "i64"
     kernel_name, source = elementwise_source(name, body, [a.dtype for a in inputs], in_compute,
-                                             [a.dtype for a in outputs], out_compute)
+                                             [a.dtype for a in outputs], out_compute, index_type)
     ndim = max(len(shape), 1)
     shape_array = device_constant(list(shape) or [1])
     stride_array = device_constant([s for operand in strides for s in (operand or (0,))])

@@ -30,6 +30,21 @@ __device__ __forceinline__ i64 strided_offset(i64 linear, int ndim, const i64* s
     }
     return offset;
 }
+
+// The same walk for ``count`` operands at once, in ``index_t`` arithmetic (32-bit where the
+// launcher knows offsets fit): the divisions, the costly part on a GPU, are shared.
+// ``strides`` holds operand k's strides at ``strides[k * ndim + d]``.
+template <int count, typename index_t>
+__device__ __forceinline__ void strided_offsets(index_t linear, int ndim, const i64* shape,
+                                                const i64* strides, index_t* offsets) {
+    for (int k = 0; k < count; ++k) offsets[k] = 0;
+    for (int d = ndim - 1; d >= 0; --d) {
+        const index_t size = (index_t)shape[d];
+        const index_t index = linear % size;
+        linear /= size;
+        for (int k = 0; k < count; ++k) offsets[k] += index * (index_t)strides[k * ndim + d];
+    }
+}
 """
 
 # numpy dtype name -> C type used for storage
