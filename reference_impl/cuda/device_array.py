@@ -78,7 +78,7 @@ class DeviceArray(np.lib.mixins.NDArrayOperatorsMixin):
     @classmethod
     def from_host(cls, host):
         """Copy a numpy array (or anything numpy accepts) to the device, C-contiguous."""
-        host = np.ascontiguousarray(host)
+        host = np.asarray(host)  # not ascontiguousarray, which makes a 0-d array 1-d
         array = cls.empty(host.shape, host.dtype)
         runtime.backend().upload(array.memory, 0, host)
         return array
