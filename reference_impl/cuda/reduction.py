@@ -38,7 +38,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import _layout
-from . import elementwise, kernels, runtime
+
+# device_array before elementwise: importing it first loads every kernel module in an order
+# that works whichever module a program imports first.
+from . import device_array, elementwise, kernels, runtime  # noqa: F401
 from .device_array import DeviceArray, _on_host, implements, implements_ufunc_method, on_device
 
 BLOCK = 256  # threads of a reduction block at most: the size of its static shared array
@@ -677,3 +680,32 @@ def _ufunc_accumulate(ufunc):
 
 for _ufunc in (np.add, np.multiply, np.maximum, np.minimum):
     implements_ufunc_method("accumulate", _ufunc)(_ufunc_accumulate(_ufunc))
+
+
+def compile_tier_sources():
+    """(name, source) of a representative set of this module's kernel variants, for the
+    NVRTC compile tier: sum, max, argmax and cumsum of every dtype (with numpy's result
+    dtypes), every other reduction and scan step, and both passes of a split reduction."""
+    dtypes = ("bool", "uint8", "int8", "int16", "int32", "int64", "float16", "float32", "float64")
+    sources = []
+    for dtype in dtypes:
+        widened = np.add.reduce(np.zeros(1, dtype)).dtype.name
+        sources += [reduction_source(SUM, "full", dtype, widened, widened),
+                    reduction_source(MAX, "full", dtype, dtype, dtype),
+                    reduction_source(ARGMAX, "full", dtype, dtype, "int64"),
+                    scan_source("add", dtype, widened, widened)]
+    for each, out in ((PROD, "float32"), (MIN, "float32"), (ALL, "bool"), (ANY, "bool"), (COUNT_NONZERO, "int64"),
+                      (ARGMIN, "int64")):
+        sources.append(reduction_source(each, "full", "float32", "float32", out))
+    sources += [reduction_source(MEAN, "full", "int32", "float64", "float64"),
+                reduction_source(MEAN, "full", "float16", "float32", "float16"),
+                reduction_source(SUM, "full", "float32", "float16", "float16")]  # dtype=float16: rounded loads
+    for mode in ("partial", "final"):
+        sources += [reduction_source(SUM, mode, "float32", "float32", "float32"),
+                    reduction_source(ARGMAX, mode, "float16", "float16", "int64"),
+                    reduction_source(MEAN, mode, "float16", "float32", "float16")]
+    sources += [scan_source("multiply", "int32", "int64", "int64"),
+                scan_source("maximum", "float16", "float16", "float16"),
+                scan_source("minimum", "int8", "int8", "int8"),
+                scan_source("add", "float32", "float16", "float16")]
+    return sources
