@@ -2,8 +2,11 @@
 thread orders, and catches what a GPU would leave undefined (a missing barrier, barrier
 divergence, ill-typed arguments)."""
 
+import os
 import shutil
 import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -475,6 +478,7 @@ def test_a_compile_error_carries_gccs_log_and_the_kernel_name():
 
 def test_the_disk_cache_is_keyed_by_source_and_flags(tmp_path, monkeypatch):
     monkeypatch.setenv("REFERENCE_IMPL_CUDA_CACHE", str(tmp_path))
+    monkeypatch.delenv("REFERENCE_IMPL_CUDA_SANITIZE", raising=False)
     name, source = kernels.unary_source("neg", "float64", "float64")
     built = emulation._build(source, name, emulation._flags(()))
     assert built.parent == tmp_path and built.suffix == ".so"
@@ -502,3 +506,43 @@ def test_sanitized_kernels_refuse_to_load_without_asan(tmp_path, monkeypatch):
     monkeypatch.setenv("REFERENCE_IMPL_CUDA_SANITIZE", "1")
     with pytest.raises(EmulationCompileError, match="LD_PRELOAD="):
         emulation._load(tmp_path / "never-built.so")
+
+
+FAULTY = r"""
+__device__ float at(const float* p, int i) { return p[i]; }
+
+extern "C" __global__ void heap_overflow(float* out) { out[threadIdx.x + 1] = 1.0f; }
+
+extern "C" __global__ void shared_overflow(float* out) {
+    __shared__ float staged[8];
+    __shared__ float other[8];
+    staged[threadIdx.x] = other[threadIdx.x] = 1.0f;
+    __syncthreads();
+    out[threadIdx.x] = at(staged, threadIdx.x + 1);  // through a pointer, where UBSan cannot see the bound
+}
+
+extern "C" __global__ void oversized_shift(float* out) { out[threadIdx.x] = (float)(1 << (25 + threadIdx.x)); }
+"""
+
+
+@pytest.mark.parametrize("name, report", [
+    ("heap_overflow", "AddressSanitizer: heap-buffer-overflow"),
+    ("shared_overflow", "global variable 'staged'"),
+    ("oversized_shift", "runtime error: shift exponent 32 is too large"),
+])
+def test_the_sanitizer_build_reports_faults(name, report):
+    libasan = subprocess.run(["g++", "-print-file-name=libasan.so"], capture_output=True, text=True).stdout.strip()
+    if not os.path.isabs(libasan):
+        pytest.skip("g++ has no ASan runtime")
+    script = (
+        "import numpy as np, sys\n"
+        "from reference_impl.cuda.emulation import HostKernel, HostPointer\n"
+        "HostKernel(sys.stdin.read(), sys.argv[1])(1, 8, (HostPointer(np.zeros(8, np.float32)),))\n"
+    )
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "REFERENCE_IMPL_CUDA_SANITIZE": "1", "LD_PRELOAD": libasan,
+           "ASAN_OPTIONS": "detect_leaks=0", "UBSAN_OPTIONS": "halt_on_error=1",
+           "PYTHONPATH": os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")]))}
+    result = subprocess.run([sys.executable, "-c", script, name], input=FAULTY, capture_output=True, text=True,
+                            env=env, cwd=root)
+    assert result.returncode != 0 and report in result.stderr, result.stderr

@@ -33,13 +33,16 @@ and the compiler flags, under ``$REFERENCE_IMPL_CUDA_CACHE`` (default
 Sanitizers: ``REFERENCE_IMPL_CUDA_SANITIZE=1`` builds kernels with ASan and UBSan (a
 separate cache entry). ASan's runtime must be the first library of the process, so run::
 
-    REFERENCE_IMPL_CUDA_SANITIZE=1 \\
-    LD_PRELOAD="$(g++ -print-file-name=libasan.so) $(g++ -print-file-name=libstdc++.so)" \\
+    REFERENCE_IMPL_CUDA_SANITIZE=1 LD_PRELOAD="$(g++ -print-file-name=libasan.so)" \\
     ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \\
     pytest tests/reference_impl/test_cuda_emulation.py
 
-(leaks are Python's own; halt_on_error makes undefined behaviour fail the run rather than
-print and go on). Fiber switches are announced to ASan, so it follows the fibers' stacks.
+(the leaks ASan would list are Python's own; halt_on_error makes undefined behaviour fail
+the run rather than print and go on). ASan then reports out-of-bounds accesses to numpy
+buffers and to ``__shared__`` arrays, UBSan out-of-range indices and shifts, overflow and
+the like, each with the file and line of the kernel source kept beside its cached library.
+Fiber switches are announced to ASan, which follows the fibers' stacks; it still prints,
+once, that it "doesn't fully support makecontext/swapcontext".
 """
 
 import ctypes
@@ -66,7 +69,10 @@ _HEADER = _HERE / "cuda_host.h"
 _INCLUDE = _HERE / "include"
 
 _BASE_FLAGS = ("-std=c++17", "-O1", "-shared", "-fPIC")
-_SANITIZE_FLAGS = ("-fsanitize=address,undefined", "-fno-omit-frame-pointer", "-g")
+# -fsanitize-sections: ASan leaves globals in named sections alone unless told, and the
+# __shared__ variables live in one (see cuda_host.h).
+_SANITIZE_FLAGS = ("-fsanitize=address,undefined", "-fsanitize-sections=cuda_emulation_shared",
+                   "-fno-omit-frame-pointer", "-g")
 _ORDERS = ("forward", "reverse")
 
 # NVRTC options that only steer GPU code generation; they mean nothing on the host, so a
@@ -247,17 +253,17 @@ def _build(source: str, name: str, flags: tuple[str, ...]) -> Path:
     if library.exists():
         return library
     directory.mkdir(parents=True, exist_ok=True)
-    # Compile under a private name, then rename: a parallel worker finds either no library
-    # or a whole one, never a half-written one. The source stays beside the library, so the
-    # file and line of a sanitizer's report can be looked up.
+    # Write under a private name, then rename: a parallel worker finds either no file or a
+    # whole one, never a half-written one. The source is compiled where it stays, beside the
+    # library, so the file a sanitizer's report names can be opened.
+    cpp = library.with_suffix(".cpp")
     with tempfile.TemporaryDirectory(dir=directory) as scratch:
-        cpp = Path(scratch) / library.with_suffix(".cpp").name
-        cpp.write_text(code)
+        (Path(scratch) / cpp.name).write_text(code)
+        os.replace(Path(scratch) / cpp.name, cpp)
         built = Path(scratch) / library.name
         result = subprocess.run([_compiler(), *flags, "-o", str(built), str(cpp)], capture_output=True, text=True)
         if result.returncode != 0:
             raise EmulationCompileError(f"g++ could not compile kernel {name}:\n{result.stderr}")
-        os.replace(cpp, library.with_suffix(".cpp"))
         os.replace(built, library)
     return library
 
@@ -281,8 +287,8 @@ def _check_asan_is_preloaded() -> None:
         if "libasan" not in maps.read():
             raise EmulationCompileError(
                 "REFERENCE_IMPL_CUDA_SANITIZE=1 builds ASan kernels, which load only into a process started with "
-                "LD_PRELOAD=\"$(g++ -print-file-name=libasan.so) $(g++ -print-file-name=libstdc++.so)\" "
-                "ASAN_OPTIONS=detect_leaks=0 (see reference_impl.cuda.emulation's docstring)"
+                "LD_PRELOAD=$(g++ -print-file-name=libasan.so) ASAN_OPTIONS=detect_leaks=0 "
+                "(see reference_impl.cuda.emulation's docstring)"
             )
 
 
