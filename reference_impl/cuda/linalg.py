@@ -226,7 +226,8 @@ def _as_cupy(array):
 
 def lu_factor_source(dtype, threads=THREADS):
     """(name, source) of in-place LU factorisation with partial pivoting, P A = L U, of a batch
-    of contiguous n x n matrices; one block of ``threads`` threads per matrix.
+    of contiguous n x n matrices; one block per matrix, of a power of two threads up to
+    ``threads`` (the launch picks fewer for small matrices).
 
     Column by column, as LAPACK's unblocked getrf: the pivot is the first row at or below the
     diagonal whose entry has the largest magnitude (a tree reduction in shared memory that
@@ -251,14 +252,14 @@ extern "C" __global__ void {name}({t}* lu, i64* pivots, i64* info, const i64 bat
             // NaNs keeps row n, "none", and pivots on the diagonal.
             {t} magnitude = -1;
             i64 row = n;
-            for (i64 r = k + tid; r < n; r += {threads}) {{
+            for (i64 r = k + tid; r < n; r += blockDim.x) {{
                 const {t} candidate = fabs(a[r * n + k]);
                 if (candidate > magnitude) {{ magnitude = candidate; row = r; }}
             }}
             best_magnitude[tid] = magnitude;
             best_row[tid] = row;
             __syncthreads();
-            for (int stride = {threads} / 2; stride > 0; stride /= 2) {{
+            for (int stride = blockDim.x / 2; stride > 0; stride /= 2) {{
                 if (tid < stride) {{
                     const {t} other = best_magnitude[tid + stride];
                     const i64 other_row = best_row[tid + stride];
@@ -270,7 +271,7 @@ extern "C" __global__ void {name}({t}* lu, i64* pivots, i64* info, const i64 bat
                 __syncthreads();
             }}
             const i64 p = best_row[0] < n ? best_row[0] : k;
-            for (i64 c = tid; c < n; c += {threads}) {{
+            for (i64 c = tid; c < n; c += blockDim.x) {{
                 const {t} swap = a[k * n + c];
                 a[k * n + c] = a[p * n + c];
                 a[p * n + c] = swap;
@@ -282,10 +283,10 @@ extern "C" __global__ void {name}({t}* lu, i64* pivots, i64* info, const i64 bat
                 if (tid == 0 && info[z] == 0) info[z] = k + 1;
                 continue;
             }}
-            for (i64 r = k + 1 + tid; r < n; r += {threads}) a[r * n + k] /= pivot;
+            for (i64 r = k + 1 + tid; r < n; r += blockDim.x) a[r * n + k] /= pivot;
             __syncthreads();  // the multipliers are in place before the update reads them
             const i64 rest = n - k - 1;
-            for (i64 e = tid; e < rest * rest; e += {threads}) {{
+            for (i64 e = tid; e < rest * rest; e += blockDim.x) {{
                 const i64 r = k + 1 + e / rest, c = k + 1 + e % rest;
                 a[r * n + c] -= a[r * n + k] * a[k * n + c];
             }}
@@ -362,6 +363,12 @@ extern "C" __global__ void {name}(const {t}* lu, const i64* pivots, {t}* sign, {
 """
 
 
+def _block_size(work):
+    """Threads for a block that shares ``work`` items among them: a power of two (the pivot
+    search is a tree), at most THREADS; small matrices get few, not THREADS mostly idle."""
+    return min(THREADS, 1 << max(0, int(work) - 1).bit_length())
+
+
 def _linalg_dtype(function, *dtypes):
     """The dtype numpy's ``function`` computes in for operands of ``dtypes`` (1x1 stand-ins),
     raising numpy's TypeError for the unsupported ones (float16)."""
@@ -387,7 +394,7 @@ def _factor(a, compute, batch):
     info = DeviceArray.from_host(np.zeros(count, np.int64))
     if count and n:
         name, source = lu_factor_source(compute)
-        runtime.kernel(source, name)((min(count, GRID_LIMIT),), (THREADS,),
+        runtime.kernel(source, name)((min(count, GRID_LIMIT),), (_block_size(n),),
                                      (lu.pointer(), pivots.pointer(), info.pointer(), np.int64(count), np.int64(n)))
     return lu, pivots, info, n
 
@@ -420,14 +427,20 @@ def inv(a):
     return inverse
 
 
+# Which right-hand sides solve takes as (stacks of) vectors: numpy 2 only a 1-D one, numpy 1
+# any with one dim fewer than the matrices.
+_SOLVE_VECTORS_ARE_1D = np.linalg.solve(np.ones((1, 1, 1)), np.ones((1, 1))).ndim == 3
+
+
 @implements(np.linalg.solve)
 def solve(a, b):
-    """numpy 2's solve: ``b`` is one vector when it is 1-D, else a stack of n x k matrices."""
+    """numpy's solve: ``b`` is a vector (or a stack of them, numpy 1) or a stack of n x k
+    matrices, by numpy's rule for which."""
     a, b = _operand(a), _operand(b)
     _square_or_raise(np.linalg.solve, a, b)
     n = a.shape[-1]
-    vector = b.ndim == 1
-    fits = b.ndim >= 1 and (b.shape[0] == n if vector else b.ndim >= 2 and b.shape[-2] == n)
+    vector = b.ndim == 1 if _SOLVE_VECTORS_ARE_1D else b.ndim == a.ndim - 1
+    fits = b.ndim >= 1 and (b.shape[-1] == n if vector else b.ndim >= 2 and b.shape[-2] == n)
     try:
         batch = _layout.broadcast_shapes(tuple(a.shape[:-2]), tuple(b.shape[:-1 if vector else -2]))
     except (RuntimeError, ValueError):
@@ -478,7 +491,7 @@ def det(a):
 
 # -- SVD -----------------------------------------------------------------------------------------
 
-def jacobi_svd_source(dtype, threads=THREADS, max_sweeps=MAX_SWEEPS):
+def jacobi_svd_source(dtype, max_sweeps=MAX_SWEEPS):
     """(name, source) of the SVD of a batch of contiguous rows x cols matrices W (rows >= cols)
     by one-sided Jacobi rotations; one block per matrix, W overwritten.
 
@@ -497,10 +510,21 @@ def jacobi_svd_source(dtype, threads=THREADS, max_sweeps=MAX_SWEEPS):
     unit vector e_k least covered by the columns so far, minus its projection on them, twice
     (classical Gram-Schmidt repeated, for orthogonality to working precision), normalised.
     """
-    name = kernels.kernel_name("jacobi_svd", np.dtype(dtype).name, str(threads))
+    name = kernels.kernel_name("jacobi_svd", np.dtype(dtype).name)
     t = _c_type(dtype)
     eps = "2.220446049250313e-16" if np.dtype(dtype) == np.float64 else "1.1920929e-07f"
     return name, kernels.PRELUDE + f"""
+// Place of values[c] in descending order: NaN first (so that it shows in s), ties by index.
+__device__ i64 descending_rank(const {t}* values, i64 count, i64 c) {{
+    i64 rank = 0;
+    for (i64 other = 0; other < count; ++other) {{
+        const {t} x = values[other], y = values[c];
+        const bool before = x != x ? (y == y || other < c) : (x > y || (x == y && other < c));
+        rank += before;
+    }}
+    return rank;
+}}
+
 extern "C" __global__ void {name}({t}* w_all, {t}* v_all, {t}* s_all, {t}* u_out, {t}* v_out,
                                   const i64 batch, const i64 rows, const i64 cols, const i64 u_columns,
                                   const i64 u_row, const i64 u_column, const i64 v_row, const i64 v_column) {{
@@ -513,12 +537,12 @@ extern "C" __global__ void {name}({t}* w_all, {t}* v_all, {t}* s_all, {t}* u_out
         {t}* s = s_all + z * cols;
         {t}* u = u_out + z * rows * u_columns;
         {t}* vt = v_out + z * cols * cols;
-        for (i64 e = tid; e < cols * cols; e += {threads}) v[e] = e / cols == e % cols ? 1 : 0;
+        for (i64 e = tid; e < cols * cols; e += blockDim.x) v[e] = e / cols == e % cols ? 1 : 0;
         for (int sweep = 0; sweep < {max_sweeps}; ++sweep) {{
             if (tid == 0) rotated = 0;
             __syncthreads();
             for (i64 round = 0; round < players - 1; ++round) {{
-                for (i64 pair = tid; pair < players / 2; pair += {threads}) {{
+                for (i64 pair = tid; pair < players / 2; pair += blockDim.x) {{
                     i64 p = round, q = players - 1;
                     if (pair > 0) {{
                         p = (round + pair) % (players - 1);
@@ -555,28 +579,21 @@ extern "C" __global__ void {name}({t}* w_all, {t}* v_all, {t}* s_all, {t}* u_out
             __syncthreads();  // everyone has read `rotated` before thread 0 resets it
             if (done) break;
         }}
-        for (i64 c = tid; c < cols; c += {threads}) {{
+        for (i64 c = tid; c < cols; c += blockDim.x) {{
             {t} norm = 0;
             for (i64 i = 0; i < rows; ++i) norm += w[i * cols + c] * w[i * cols + c];
             s[c] = sqrt(norm);
         }}
         __syncthreads();
-        for (i64 c = tid; c < cols; c += {threads}) {{
-            i64 rank = 0;
-            for (i64 other = 0; other < cols; ++other) {{
-                rank += s[other] > s[c] || (s[other] == s[c] && other < c);
-            }}
+        for (i64 c = tid; c < cols; c += blockDim.x) {{
+            const i64 rank = descending_rank(s, cols, c);
             for (i64 i = 0; i < rows; ++i) u[i * u_row + rank * u_column] = s[c] > 0 ? w[i * cols + c] / s[c] : 0;
             for (i64 i = 0; i < cols; ++i) vt[i * v_row + rank * v_column] = v[i * cols + c];
         }}
         __syncthreads();
-        for (i64 c = tid; c < cols; c += {threads}) w[c] = s[c];  // w's first row: the norms, by column
+        for (i64 c = tid; c < cols; c += blockDim.x) w[c] = s[c];  // w's first row: the norms, by column
         __syncthreads();
-        for (i64 c = tid; c < cols; c += {threads}) {{  // s in descending order
-            i64 rank = 0;
-            for (i64 other = 0; other < cols; ++other) rank += w[other] > w[c] || (w[other] == w[c] && other < c);
-            s[rank] = w[c];
-        }}
+        for (i64 c = tid; c < cols; c += blockDim.x) s[descending_rank(w, cols, c)] = w[c];  // s in order
         __syncthreads();
         if (tid == 0) {{
             i64 nonzero = 0;
@@ -639,7 +656,7 @@ def svd(a, full_matrices=True, compute_uv=True, hermitian=False):
         scratch = DeviceArray.empty((count, cols, cols), compute)
         name, source = jacobi_svd_source(compute)
         runtime.kernel(source, name)(
-            (min(count, GRID_LIMIT),), (THREADS,),
+            (min(count, GRID_LIMIT),), (_block_size(cols),),
             (work.pointer(), scratch.pointer(), s.pointer(), left.pointer(), right.pointer(), np.int64(count),
              np.int64(rows), np.int64(cols), np.int64(u_columns), *map(np.int64, u_strides + v_strides)))
         if np.isnan(s.get()).any():
@@ -647,3 +664,16 @@ def svd(a, full_matrices=True, compute_uv=True, hermitian=False):
     if not compute_uv:
         return s
     return _SVD_RESULT(right, s, left) if wide else _SVD_RESULT(left, s, right)
+
+
+def compile_tier_sources():
+    """The matmul, LU and SVD kernels for the NVRTC compile tier: matmul for every accumulator
+    kind (bool, wrapping integers, half through float, float, double) and a mixed-dtype
+    product; the factorisations in float and double."""
+    sources = [matmul_source(dtype, dtype, dtype)
+               for dtype in ("bool", "uint8", "int8", "int16", "int32", "int64", "float16", "float32", "float64")]
+    sources.append(matmul_source("int32", "float32", "float64"))
+    for dtype in ("float32", "float64"):
+        sources += [lu_factor_source(dtype), lu_solve_source(dtype), lu_determinant_source(dtype),
+                    jacobi_svd_source(dtype)]
+    return sources

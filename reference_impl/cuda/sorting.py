@@ -10,7 +10,7 @@ unstable kinds).
 
 Two stages, O(n log^2 n) work for a row of n:
 
-1. ``tile_sort_source``: each block sorts a tile of ``TILE`` consecutive keys of one
+1. ``tile_sort_source``: each block sorts a tile of up to ``TILE`` consecutive keys of one
    segment with a bitonic network in shared memory (barriers between its steps);
 2. ``merge_source``: passes that merge neighbouring sorted runs (``TILE``, then twice
    that, ...) until one run spans the segment. A key's place in the merged run is its place
@@ -19,8 +19,8 @@ Two stages, O(n log^2 n) work for a row of n:
 
 ``np.unique`` sorts its keys the same way (slices along an axis are keys of several values),
 then marks where a new value starts, numbers the values with a running sum of the marks
-(``np.cumsum``), and scatters the values, first indices, inverse and counts.
-Descending sorts are the op code's business (it sorts a flipped view).
+(``np.cumsum``, so as fast as that scan is), and scatters the values, first indices, inverse
+and counts. Descending sorts are the op code's business (it sorts a flipped view).
 """
 
 import numpy as np
@@ -66,31 +66,32 @@ def _header(dtype):
     return kernels.HALF_HEADER if dtype == np.float16 else ""
 
 
-def tile_sort_source(dtype, tile=TILE):
+def tile_sort_source(dtype, capacity=TILE):
     """(name, source) of stage 1: ``order`` gets, for each tile of ``tile`` consecutive keys of
     each segment, the keys' indices in sorted order, by a bitonic sorting network over
     ``tile`` slots of shared memory (``tile`` / 2 threads, one compare-exchange each a step).
-    The slots of a partial tile hold indices past ``count``, which sort last and are not
-    written back."""
+    ``tile`` is a power of two up to ``capacity``, the shared array's size: the launch fits it
+    to short rows, so that they don't pay for a network of ``capacity`` slots. The slots of a
+    partial tile hold indices past ``count``, which sort last and are not written back."""
     dtype = np.dtype(dtype)
-    name = kernels.kernel_name("sort_tile", dtype.name, str(tile))
+    name = kernels.kernel_name("sort_tile", dtype.name, str(capacity))
     return name, _header(dtype) + kernels.PRELUDE + _key_order(dtype) + f"""
 extern "C" __global__ void {name}(const {kernels.C_TYPES[dtype.name]}* keys, const i64 segments, const i64 count,
-                                  const i64 width, i64* order) {{
-    __shared__ i64 slot[{tile}];
-    const i64 tiles = (count + {tile} - 1) / {tile};  // a segment's tiles
+                                  const i64 width, const int tile, i64* order) {{
+    __shared__ i64 slot[{capacity}];
+    const i64 tiles = (count + tile - 1) / tile;  // a segment's tiles
     for (i64 block = blockIdx.x; block < segments * tiles; block += gridDim.x) {{
-        const i64 segment = block / tiles, start = (block % tiles) * {tile};
+        const i64 segment = block / tiles, start = (block % tiles) * tile;
         const auto* segment_keys = keys + segment * count * width;
-        for (int s = threadIdx.x; s < {tile}; s += blockDim.x) slot[s] = start + s;
+        for (int s = threadIdx.x; s < tile; s += blockDim.x) slot[s] = start + s;
         __syncthreads();
         // Bitonic merges of growing size; within one, compare-exchanges at halving strides.
         // Pair number s of a step is (lo, lo + stride): lo runs over the slots whose
         // `stride` bit is clear. The direction alternates with the `size` bit of lo, so that
         // each merge gets the bitonic sequence it needs; the last merge is all ascending.
-        for (int size = 2; size <= {tile}; size *= 2) {{
+        for (int size = 2; size <= tile; size *= 2) {{
             for (int stride = size / 2; stride > 0; stride /= 2) {{
-                for (int s = threadIdx.x; s < {tile} / 2; s += blockDim.x) {{
+                for (int s = threadIdx.x; s < tile / 2; s += blockDim.x) {{
                     const int lo = 2 * s - (s & (stride - 1)), hi = lo + stride;
                     const bool ascending = (lo & size) == 0;
                     const i64 x = slot[lo], y = slot[hi];
@@ -102,7 +103,7 @@ extern "C" __global__ void {name}(const {kernels.C_TYPES[dtype.name]}* keys, con
                 __syncthreads();  // a step's exchanges are done before the next step reads
             }}
         }}
-        for (int s = threadIdx.x; s < {tile}; s += blockDim.x) {{
+        for (int s = threadIdx.x; s < tile; s += blockDim.x) {{
             if (start + s < count) order[segment * count + start + s] = slot[s];
         }}
         __syncthreads();  // the slots are read out before the next tile fills them
@@ -176,10 +177,11 @@ def sort_order(keys):
     if order.size == 0:
         return order
     name, source = tile_sort_source(keys.dtype)
-    tiles = segments * ((count + TILE - 1) // TILE)
-    runtime.kernel(source, name)((min(tiles, GRID_LIMIT),), (THREADS,),
+    tile = min(TILE, 1 << (count - 1).bit_length())  # a power of two, no larger than a row needs
+    tiles = segments * ((count + tile - 1) // tile)
+    runtime.kernel(source, name)((min(tiles, GRID_LIMIT),), (max(1, tile // 2),),
                                  (keys.pointer(), np.int64(segments), np.int64(count), np.int64(width),
-                                  order.pointer()))
+                                  np.int32(tile), order.pointer()))
     name, source = merge_source(keys.dtype)
     merged = DeviceArray.empty((segments, count), np.int64)
     run = TILE
@@ -220,12 +222,18 @@ def _put_back(rows, moved_shape, axes):
     return result
 
 
+def _normalize_axis(axis, ndim):
+    if not -ndim <= axis < ndim:
+        raise np.exceptions.AxisError(axis, ndim)
+    return axis % ndim
+
+
 def _sort_axis(a, axis):
     """(array, axis) as numpy resolves them: axis None sorts the flattened array."""
     a = _operand(a)
     if axis is None:
         return a.reshape(-1), 0
-    return a, np.lib.array_utils.normalize_axis_index(axis, a.ndim)
+    return a, _normalize_axis(axis, a.ndim)
 
 
 @implements(np.sort)
@@ -314,6 +322,10 @@ extern "C" __global__ void {name}(const i64* begin, const i64 groups, const i64 
 """
 
 
+# numpy 2 shapes the inverse of a flattened unique like the input, numpy 1 flat.
+_INVERSE_KEEPS_SHAPE = np.unique(np.zeros((1, 1)), return_inverse=True)[1].ndim == 2
+
+
 @implements(np.unique)
 def unique(ar, return_index=False, return_inverse=False, return_counts=False, axis=None, *, equal_nan=True,
            sorted=True):
@@ -323,9 +335,9 @@ def unique(ar, return_index=False, return_inverse=False, return_counts=False, ax
     ar = _operand(ar)
     if axis is None:  # every element a key
         axes = list(range(ar.ndim))
-        inverse_shape = ar.shape
+        inverse_shape = ar.shape if _INVERSE_KEEPS_SHAPE else (ar.size,)
     else:  # every slice along axis a key: moved first, the rest of it in a line
-        axis = np.lib.array_utils.normalize_axis_index(axis, ar.ndim)
+        axis = _normalize_axis(axis, ar.ndim)
         axes = [axis] + [d for d in range(ar.ndim) if d != axis]
         inverse_shape = (ar.shape[axis],)
         equal_nan = False
