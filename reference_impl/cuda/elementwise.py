@@ -384,3 +384,44 @@ def clip(a, a_min=None, a_max=None, out=None, **kwargs):
     _, out_dtype = resolve("clip", np.clip, [a, a_min if a_min is not None else low,
                                              a_max if a_max is not None else high])
     return elementwise("clip", [a, low, high], [out_dtype] * 3, out_dtype, out)
+
+
+def _has_loop(name, dtype):
+    """Whether numpy computes ``name`` in ``dtype`` (bitwise ops have no float loop; atan2 has
+    no integer one: integers convert to float first)."""
+    ufunc = getattr(np, name, None)
+    if not isinstance(ufunc, np.ufunc):
+        return True  # copy, where, clip
+    return any(types.startswith(dtype.char * ufunc.nin) for types in ufunc.types)
+
+
+def compile_tier_sources():
+    """Elementwise kernels for the NVRTC compile tier: every statement in float32 and float64,
+    the integer and bool statements, half precision, promotion, and both index widths."""
+    f32, f64, f16 = np.dtype(np.float32), np.dtype(np.float64), np.dtype(np.float16)
+    i64, u8, i8, boolean = np.dtype(np.int64), np.dtype(np.uint8), np.dtype(np.int8), np.dtype(np.bool_)
+    sources = []
+
+    def add(name, inputs, compute, out, index_type="i64"):
+        out_compute = out if name not in PREDICATES else boolean
+        sources.append(elementwise_source(name, statement(name, compute), inputs, [compute] * len(inputs),
+                                          [out], [out_compute], index_type))
+
+    for name, options in STATEMENTS.items():
+        arity = 3 if name in ("where", "clip") else 2 if "in1" in " ".join(options.values()) else 1
+        for dtype in (f32, f64):
+            if not _has_loop(name, dtype):
+                continue
+            out = boolean if name in PREDICATES else dtype
+            add(name, [boolean if name == "where" else dtype] + [dtype] * (arity - 1), dtype, out)
+        if _has_loop(name, i64):
+            for dtype in (i64, u8):
+                add(name, [dtype] * arity, dtype, boolean if name in PREDICATES else dtype, "int")
+    for name in ("add", "multiply", "maximum", "logical_or", "invert"):
+        add(name, [boolean] * (1 if name == "invert" else 2), boolean, boolean)
+    for name in ("add", "true_divide", "exp", "less"):
+        arity = 1 if name == "exp" else 2
+        add(name, [f16] * arity, f16, boolean if name in PREDICATES else f16)
+    add("add", [i8, f32], f32, f32)  # promotion: each operand converts on load
+    add("copy", [f64], f16, f16, "int")
+    return sources

@@ -8,7 +8,7 @@ import os
 
 import pytest
 
-from reference_impl.cuda import kernels, nvrtc
+from reference_impl.cuda import elementwise, indexing, kernels, linalg, nvrtc, reduction, sorting
 
 
 def _nvrtc_or_skip():
@@ -21,7 +21,9 @@ def _nvrtc_or_skip():
         pytest.skip(f"{missing}; `tox -e cuda-compile` runs this tier")
 
 
-SOURCES = kernels.all_sources()
+# Every module that generates kernels lists a representative set of its variants.
+SOURCES = kernels.all_sources() + [source for module in (elementwise, reduction, indexing, linalg, sorting)
+                                   for source in module.compile_tier_sources()]
 
 
 @pytest.mark.parametrize("arch", ["sm_80", "sm_90"])
@@ -38,11 +40,14 @@ def test_a_broken_kernel_reports_nvrtcs_log():
         nvrtc.compile_ptx('extern "C" __global__ void k() { undefined_thing(); }', "k")
 
 
-def test_every_kernel_reads_operands_through_the_shared_layout_helper():
+def test_every_kernel_reads_strided_operands_through_the_shared_layout_helper():
+    """One definition of shape/stride arithmetic: each kernel carries the prelude once, and a
+    kernel that takes strides reads through ``strided_offset(s)`` rather than its own walk."""
     for name, source in SOURCES:
-        if not name.startswith("ri_matmul"):
-            assert "strided_offset(i, ndim, shape" in source, name
-        assert source.count("__device__ __forceinline__ i64 strided_offset(") == 1
+        assert source.count("__device__ __forceinline__ i64 strided_offset(") == 1, name
+        kernel = source.split(kernels.PRELUDE, 1)[1]
+        if "i64* strides" in kernel or "i64* a_strides" in kernel:
+            assert "strided_offset(" in kernel or "strided_offsets<" in kernel, name
 
 
 def test_missing_wheels_are_reported_not_crashed_on():
