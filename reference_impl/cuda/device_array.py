@@ -301,3 +301,4 @@ def _on_host(name, function, args, kwargs):
 from . import elementwise  # noqa: E402, F401
 from . import reduction  # noqa: E402, F401
 from . import linalg, sorting  # noqa: E402, F401
+from . import indexing, layout_functions  # noqa: E402, F401
