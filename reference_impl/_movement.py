@@ -54,7 +54,8 @@ def placed(values, shape, key, dtype, accumulate=False, writes=0):
     numpy ``key`` (a 0-dim ``shape`` is keyed as one element along dim 0): the gradient of
     reading ``key``. With ``accumulate``, values landing on one element add up. ``writes``
     is the version torch leaves on it (it writes its zeros in place)."""
-    full = np.zeros(shape or (1,), dtype.numpy_dtype)
+    # like=: numpy makes the zeros where ``values`` live (on the device for a CUDA gradient)
+    full = np.zeros(shape or (1,), dtype.numpy_dtype, like=values if hasattr(values, "__array_function__") else None)
     if accumulate:
         np.add.at(full, key, values)
     else:

@@ -258,6 +258,30 @@ _ARRAY_METHODS = frozenset({
 })
 
 
+# numpy sends creation calls made with ``like=a_device_array`` here, so op code can make
+# new arrays where its inputs live: ``np.zeros(shape, dtype, like=values)``.
+@implements(np.empty)
+def _empty(shape, dtype=float, order="C", device=None):
+    return DeviceArray.empty(tuple(shape) if np.ndim(shape) else (shape,), np.float64 if dtype is None else dtype)
+
+
+@implements(np.full)
+def _full(shape, fill_value, dtype=None, order="C", device=None):
+    array = _empty(shape, np.result_type(fill_value) if dtype is None else dtype)
+    array.fill(fill_value)
+    return array
+
+
+@implements(np.zeros)
+def _zeros(shape, dtype=float, order="C", device=None):
+    return _full(shape, 0, np.float64 if dtype is None else dtype)
+
+
+@implements(np.ones)
+def _ones(shape, dtype=float, order="C", device=None):
+    return _full(shape, 1, np.float64 if dtype is None else dtype)
+
+
 def on_device(value, like=None):
     """``value`` as a DeviceArray: uploaded from the host if it is numpy data or a scalar."""
     if isinstance(value, DeviceArray):
