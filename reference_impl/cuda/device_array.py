@@ -235,13 +235,9 @@ class DeviceArray(np.lib.mixins.NDArrayOperatorsMixin):
         return (self[i] for i in range(len(self)))
 
     def __getitem__(self, key):
-        from . import indexing
-
         return indexing.getitem(self, key)
 
     def __setitem__(self, key, value):
-        from . import indexing
-
         indexing.setitem(self, key, value)
 
     def __getattr__(self, name):
@@ -322,7 +318,4 @@ def _on_host(name, function, args, kwargs):
 
 
 # The modules holding device versions of numpy functions register them on import.
-from . import elementwise  # noqa: E402, F401
-from . import reduction  # noqa: E402, F401
-from . import linalg, sorting  # noqa: E402, F401
-from . import indexing, layout_functions  # noqa: E402, F401
+from . import elementwise, indexing, layout_functions, linalg, reduction, sorting  # noqa: E402, F401
