@@ -150,8 +150,6 @@ class DeviceArray(np.lib.mixins.NDArrayOperatorsMixin):
 
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
         if method == "__call__":
-            from . import elementwise
-
             return elementwise.call_ufunc(ufunc, inputs, kwargs)
         implementation = _UFUNC_METHODS.get((ufunc, method))
         if implementation is not None:
