@@ -10,7 +10,7 @@ plus a generated wrapper that runs every thread of every block.
 Execution: blocks run one after another, so ``__shared__`` is static storage (poisoned with
 0xff bytes as each block starts, as a GPU leaves it undefined). A kernel that never
 synchronises runs its threads in a plain loop; one that calls ``__syncthreads`` or a warp
-intrinsic runs each thread as a fiber, up to its next barrier at a time (see cuda_host.h).
+intrinsic runs each thread as a fiber that advances one barrier at a time (see cuda_host.h).
 Barrier divergence, undefined on a GPU, raises ``EmulationRuntimeError``.
 
 Thread order: ``order="reverse"`` (on HostKernel or on the call, else the environment's
@@ -23,8 +23,9 @@ an object with ``.ptr``, a scalar a numpy scalar of the C type's size and kind (
 for ``long long``, np.float32 for ``float``). A plain Python number is refused: the C side
 would read it with whatever size the parameter has.
 
-Numerics differ from a GPU's where NVRTC's ``--use_fast_math`` approximates (exp, division)
-or nvcc fuses a multiply and an add; the emulation computes each operation exactly rounded.
+Numerics differ from a GPU's where ``--use_fast_math`` approximates (exp, division, flushed
+denormals) or the GPU compiler fuses a multiply and an add into one FMA; here each operation
+is rounded on its own, as the C++ source says.
 
 Compiled kernels are cached on disk, keyed by a hash of the headers, the source, the name
 and the compiler flags, under ``$REFERENCE_IMPL_CUDA_CACHE`` (default
@@ -160,7 +161,7 @@ _STANDARD_TYPEDEFS = {
     "uint8_t": "unsigned char", "uint16_t": "unsigned short", "uint32_t": "unsigned int",
     "uint64_t": "unsigned long", "size_t": "unsigned long", "ptrdiff_t": "long",
 }
-_QUALIFIERS = {"const", "volatile", "__restrict__", "__restrict", "std::"}
+_QUALIFIERS = {"const", "volatile", "__restrict__", "__restrict"}
 
 
 def _typedefs(source: str) -> dict[str, str]:

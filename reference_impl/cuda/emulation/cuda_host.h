@@ -24,6 +24,7 @@
 #define __forceinline__ inline __attribute__((always_inline))
 #define __restrict__ __restrict
 #define __launch_bounds__(...)
+#define __align__(n) alignas(n)
 // Shared variables live in their own section so the launcher can poison all of them (with
 // 0xff bytes: NaN for floats, -1 for integers) when a block starts, as a GPU gives a block
 // shared memory of undefined contents; a kernel that reads a slot before writing it then
@@ -174,7 +175,6 @@ CUDA_EMULATION_ATOMIC_CAS(unsigned long long)
 CUDA_EMULATION_ATOMIC_CAS(unsigned short)
 #undef CUDA_EMULATION_ATOMIC_CAS
 
-
 // ---- threads as fibers ----------------------------------------------------------------------
 //
 // A kernel that synchronises (__syncthreads, warp intrinsics) runs each thread of a block as
@@ -198,7 +198,6 @@ CUDA_EMULATION_ATOMIC_CAS(unsigned short)
 #include <cstdio>
 #include <sys/mman.h>
 #include <ucontext.h>
-#include <unistd.h>
 #ifdef __SANITIZE_ADDRESS__
 #include <sanitizer/asan_interface.h>
 #include <sanitizer/common_interface_defs.h>
@@ -211,8 +210,6 @@ CUDA_EMULATION_ATOMIC_CAS(unsigned short)
 #define CUDA_EMULATION_STACK_SIZE (64 * 1024)
 #endif
 #endif
-
-#define __align__(n) alignas(n)
 
 namespace cuda_emulation {
 
@@ -469,6 +466,11 @@ inline int lane() { return static_cast<int>(current % warpSize); }
 }  // namespace cuda_emulation
 
 #define __syncthreads() ::cuda_emulation::block_barrier(__LINE__)
+
+// Memory fences order one thread's writes as others see them; with one thread running at a
+// time, every write is seen in order already.
+inline void __threadfence() {}
+inline void __threadfence_block() {}
 
 inline void __syncwarp(unsigned int mask = 0xffffffffu) { cuda_emulation::exchange(mask, 0, -1); }
 
