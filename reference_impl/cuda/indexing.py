@@ -184,11 +184,13 @@ extern "C" __global__ void {name}(const i64 n, const int ndim, const i64* shape,
 """
 
 
-# A block-wide inclusive prefix sum over ``tile`` (one slot per thread), Hillis-Steele:
-# log2(THREADS) steps, each adding the slot ``offset`` places back. Every thread of the
-# block must call it; it ends with the tile complete and visible to all of them.
+# A block-wide inclusive prefix sum over ``tile`` (one slot per thread, each thread having
+# written its own), Hillis-Steele: log2(THREADS) steps, each adding the slot ``offset``
+# places back. Every thread of the block must call it; it ends with the tile complete and
+# visible to all of them.
 BLOCK_SCAN = f"""
 __device__ void ri_block_inclusive_scan(i64* tile) {{
+    __syncthreads();  // every slot is written before any is read
     for (int offset = 1; offset < {THREADS}; offset *= 2) {{
         const i64 behind = threadIdx.x >= offset ? tile[threadIdx.x - offset] : 0;
         __syncthreads();
