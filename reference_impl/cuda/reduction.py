@@ -28,9 +28,16 @@ min. float16 accumulates in float; integers in the dtype numpy picks (int64 for 
 smaller ints). ``initial=`` and ``where=``, which reference_impl never passes, run on the
 host.
 
-Scans (cumsum, cumprod, ufunc.accumulate) run one thread per row, each walking its row in
-order: the same sequence of roundings as numpy's loop, so float results match numpy's bit
-for bit (a parallel block scan would round differently).
+Scans (cumsum, cumprod, ufunc.accumulate) come in two layouts. Short rows (and float16
+loops, whose every step numpy rounds to float16) run one thread per row, each walking its
+row in order: numpy's own sequence of roundings, so float results match numpy's bit for
+bit. Long rows run a block per row (``block_scan_source``): tiles staged in shared memory,
+each thread scanning a few neighbouring elements, a Hillis-Steele scan of the threads'
+totals, and a carry from tile to tile; a few very long rows are also split in chunks, each
+a block, with carries from the chunk totals (computed by the reduction kernel, then scanned
+by the same block scan). Integer, bool, max and min scans are exact either way; float sums
+and products of long rows round as a blocked scan does (as torch's CUDA scans do), not as
+numpy's strictly sequential loop.
 """
 
 from dataclasses import dataclass
@@ -46,6 +53,11 @@ from .device_array import DeviceArray, _on_host, implements, implements_ufunc_me
 
 BLOCK = 256  # threads of a reduction block at most: the size of its static shared array
 SCAN_THREADS = 128
+# Block scans: each thread scans SCAN_ITEMS neighbouring elements of a tile of SCAN_ITEMS *
+# SCAN_BLOCK (the static shared array's size); rows of at least SCAN_PARALLEL elements get them.
+SCAN_ITEMS = 8
+SCAN_BLOCK = 256
+SCAN_PARALLEL = 256
 MAX_BLOCKS = 65535
 # A split (two-pass) reduction gives each chunk at least this many elements and launches
 # about this many chunks in all: about one wave of blocks on an H100/H200.
@@ -127,6 +139,7 @@ UFUNC_REDUCTIONS = {np.add: SUM, np.multiply: PROD, np.maximum: MAX, np.minimum:
                     np.logical_and: ALL, np.logical_or: ANY}
 SCAN_STEPS = {"add": "a + in0", "multiply": "a * in0", "maximum": "ri_maximum(a, in0)",
               "minimum": "ri_minimum(a, in0)"}
+SCAN_REDUCTIONS = {"add": SUM, "multiply": PROD, "maximum": MAX, "minimum": MIN}
 
 
 # -- C source -----------------------------------------------------------------------------------
@@ -316,6 +329,97 @@ extern "C" __global__ void {name}(
 """
 
 
+
+def block_scan_source(op, in_dtype, loop_dtype, out_dtype):
+    """(kernel name, CUDA C source) of numpy's ``op.accumulate`` with a block per row segment.
+
+    A segment (a whole row, or one chunk of it) is scanned tile by tile: the tile is loaded
+    into shared memory (coalesced), each thread scans its SCAN_ITEMS neighbouring elements,
+    the threads' totals are scanned (Hillis-Steele) to give each thread the total of the
+    elements before its own, which it combines into its elements, and the tile is stored.
+    The tile's last value carries into the next tile; a chunk after a row's first starts
+    from ``carries`` (the inclusive scan of the chunks' totals, chunk-major).
+    """
+    in_dtype, loop_dtype, out_dtype = np.dtype(in_dtype), np.dtype(loop_dtype), np.dtype(out_dtype)
+    name = kernels.kernel_name("blockscan", op, in_dtype.name, loop_dtype.name, out_dtype.name)
+    compute = _compute_c(loop_dtype)
+    header = kernels.HALF_HEADER if np.float16 in (in_dtype, loop_dtype, out_dtype) else ""
+    load = _load("p0[ndim == 1 ? base + i * inner : strided_offset(i, ndim, shape, strides, base)]", in_dtype,
+                 loop_dtype)
+    return name, header + kernels.PRELUDE + elementwise.HELPERS + f"""
+typedef {compute} compute_t;
+// One step of the scan, stored in the loop dtype as numpy's loop stores it.
+__device__ __forceinline__ compute_t ri_step(const compute_t a, const compute_t in0) {{
+    return (compute_t){_store(SCAN_STEPS[op], loop_dtype)};
+}}
+
+// rows, length, kept_*, ndim, shape, strides, out_strides: as in the one-thread-per-row scan.
+// Segment s is chunk s / rows (of ``chunk`` elements) of row s % rows; chunk c > 0 starts
+// from carries[(c - 1) * rows + row].
+extern "C" __global__ void {name}(
+        const i64 rows, const i64 length, const i64 chunk, const i64 chunks,
+        const int kept_ndim, const i64* kept_shape, const i64* kept_strides, const i64* kept_out_strides,
+        const int ndim, const i64* shape, const i64* strides, const i64* out_strides,
+        const compute_t* carries, const {C_TYPES[in_dtype.name]}* p0, {C_TYPES[out_dtype.name]}* p1) {{
+    __shared__ compute_t tile[{SCAN_ITEMS * SCAN_BLOCK}];
+    __shared__ compute_t totals[{SCAN_BLOCK}];
+    const int t = threadIdx.x;
+    const int tile_size = blockDim.x * {SCAN_ITEMS};
+    const i64 inner = strides[ndim - 1], out_inner = out_strides[ndim - 1];
+    // The loop bounds depend on the block only, so every thread reaches every barrier.
+    for (i64 segment = blockIdx.x; segment < rows * chunks; segment += gridDim.x) {{
+        const i64 row = segment % rows, c = segment / rows;
+        const i64 base = strided_offset(row, kept_ndim, kept_shape, kept_strides, 0);
+        const i64 out_base = strided_offset(row, kept_ndim, kept_shape, kept_out_strides, 0);
+        const i64 end = c * chunk + chunk < length ? c * chunk + chunk : length;
+        // The running value before the tile; the row's first element starts from nothing
+        // (numpy's first output is the first element, not identity op element).
+        bool has_carry = c > 0;
+        compute_t carry = has_carry ? carries[(c - 1) * rows + row] : (compute_t)0;
+        for (i64 start = c * chunk; start < end; start += tile_size) {{
+            const int count = (int)(end - start < tile_size ? end - start : tile_size);
+            for (int j = t; j < count; j += blockDim.x) {{
+                const i64 i = start + j;
+                tile[j] = {load};
+            }}
+            __syncthreads();
+            const int first = t * {SCAN_ITEMS};
+            const int last = first + {SCAN_ITEMS} < count ? first + {SCAN_ITEMS} : count;
+            const bool mine = first < last;  // the threads with elements are threads 0, 1, ...
+            if (mine) {{
+                compute_t a = tile[first];
+                for (int k = first + 1; k < last; ++k) tile[k] = a = ri_step(a, tile[k]);
+                totals[t] = a;
+            }}
+            __syncthreads();
+            // After the step of stride s, totals[t] combines the totals of threads t - 2s + 1 .. t.
+            for (int s = 1; s < blockDim.x; s *= 2) {{
+                const bool takes = mine && t >= s;
+                const compute_t earlier = takes ? totals[t - s] : (compute_t)0;
+                __syncthreads();
+                if (takes) totals[t] = ri_step(earlier, totals[t]);
+                __syncthreads();
+            }}
+            if (mine && (has_carry || t > 0)) {{
+                // everything before this thread's elements: the carry, then the threads before it
+                compute_t before = carry;
+                if (t > 0) before = has_carry ? ri_step(carry, totals[t - 1]) : totals[t - 1];
+                for (int k = first; k < last; ++k) tile[k] = ri_step(before, tile[k]);
+            }}
+            __syncthreads();
+            for (int j = t; j < count; j += blockDim.x) {{
+                const i64 i = start + j;
+                p1[ndim == 1 ? out_base + i * out_inner : strided_offset(i, ndim, shape, out_strides, out_base)] =
+                    {_store("tile[j]", out_dtype)};
+            }}
+            carry = tile[count - 1];
+            has_carry = true;
+            __syncthreads();  // every thread has read the tile before the next one overwrites it
+        }}
+    }}
+}}
+"""
+
 # -- launching ----------------------------------------------------------------------------------
 
 def _pow2_at_least(n):
@@ -451,16 +555,51 @@ def scan(array, op, axis, loop_dtype, out_dtype, out=None):
                                                    [out_strides[d] for d in kept])
     shape, (strides, scan_out) = _merged([array.shape[d] for d in scanned], [array.estrides[d] for d in scanned],
                                          [out_strides[d] for d in scanned])
-    name, code = scan_source(op, array.dtype, loop_dtype, out.dtype)
-    block = min(SCAN_THREADS, _pow2_at_least(rows))
+    layout = {"kept_shape": kept_shape, "kept_strides": kept_strides, "kept_out": kept_out, "shape": shape,
+              "strides": strides, "out_strides": scan_out}
+    if length < SCAN_PARALLEL or loop_dtype == np.float16:
+        name, code = scan_source(op, array.dtype, loop_dtype, out.dtype)
+        block = min(SCAN_THREADS, _pow2_at_least(rows))
+        constant = elementwise.device_constant
+        runtime.kernel(code, name)(
+            (min(-(-rows // block), MAX_BLOCKS),), (block,),
+            (np.int64(rows), np.int64(length), np.int32(len(kept_shape)), constant(kept_shape).pointer(),
+             constant(kept_strides).pointer(), constant(kept_out).pointer(), np.int32(len(shape)),
+             constant(shape).pointer(), constant(strides).pointer(), constant(scan_out).pointer(),
+             array.pointer(), out.pointer()))
+        return out
+    chunks = 1
+    if length >= 2 * SPLIT_CHUNK and rows < SPLIT_BLOCKS:
+        chunks = min(-(-length // SPLIT_CHUNK), SPLIT_BLOCKS // rows)
+    if chunks == 1:
+        _launch_block_scan(op, array, loop_dtype, out, out, rows, length, length, 1, **layout)
+        return out
+    # A few long rows: chunk totals (the reduction kernel, chunk-major), their inclusive scan
+    # along the chunks (in place), then each chunk scanned from the total before it.
+    chunk = -(-length // chunks)
+    chunks = -(-length // chunk)
+    totals = DeviceArray.empty((chunks * rows,), loop_dtype)
+    outputs_inner = rows > 1 and min(abs(s) for s in kept_strides) < min(abs(s) for s in strides)
+    _launch(SCAN_REDUCTIONS[op], "partial", array, loop_dtype, totals, outputs=rows, count=length, n=length,
+            chunk=chunk, chunks=chunks, kept_shape=kept_shape, kept_strides=kept_strides, out_strides=kept_out,
+            shape=shape, strides=strides, outputs_inner=outputs_inner)
+    _launch_block_scan(op, totals, loop_dtype, totals, totals, rows, chunks, chunks, 1, kept_shape=[rows],
+                       kept_strides=[1], kept_out=[1], shape=[chunks], strides=[rows], out_strides=[rows])
+    _launch_block_scan(op, array, loop_dtype, out, totals, rows, length, chunk, chunks, **layout)
+    return out
+
+
+def _launch_block_scan(op, source, loop_dtype, target, carries, rows, length, chunk, chunks, *, kept_shape,
+                       kept_strides, kept_out, shape, strides, out_strides):
+    name, code = block_scan_source(op, source.dtype, loop_dtype, target.dtype)
+    block = min(SCAN_BLOCK, max(32, _pow2_at_least(-(-min(chunk, length) // SCAN_ITEMS))))
     constant = elementwise.device_constant
     runtime.kernel(code, name)(
-        (min(-(-rows // block), MAX_BLOCKS),), (block,),
-        (np.int64(rows), np.int64(length), np.int32(len(kept_shape)), constant(kept_shape).pointer(),
-         constant(kept_strides).pointer(), constant(kept_out).pointer(), np.int32(len(shape)),
-         constant(shape).pointer(), constant(strides).pointer(), constant(scan_out).pointer(),
-         array.pointer(), out.pointer()))
-    return out
+        (min(rows * chunks, MAX_BLOCKS),), (block,),
+        (np.int64(rows), np.int64(length), np.int64(chunk), np.int64(chunks), np.int32(len(kept_shape)),
+         constant(kept_shape).pointer(), constant(kept_strides).pointer(), constant(kept_out).pointer(),
+         np.int32(len(shape)), constant(shape).pointer(), constant(strides).pointer(),
+         constant(out_strides).pointer(), carries.pointer(), source.pointer(), target.pointer()))
 
 
 # -- numpy's functions ----------------------------------------------------------------------------
@@ -685,7 +824,8 @@ for _ufunc in (np.add, np.multiply, np.maximum, np.minimum):
 def compile_tier_sources():
     """(name, source) of a representative set of this module's kernel variants, for the
     NVRTC compile tier: sum, max, argmax and cumsum of every dtype (with numpy's result
-    dtypes), every other reduction and scan step, and both passes of a split reduction."""
+    dtypes), every other reduction and scan step, both passes of a split reduction, and
+    block scans."""
     dtypes = ("bool", "uint8", "int8", "int16", "int32", "int64", "float16", "float32", "float64")
     sources = []
     for dtype in dtypes:
@@ -699,11 +839,18 @@ def compile_tier_sources():
         sources.append(reduction_source(each, "full", "float32", "float32", out))
     sources += [reduction_source(MEAN, "full", "int32", "float64", "float64"),
                 reduction_source(MEAN, "full", "float16", "float32", "float16"),
-                reduction_source(SUM, "full", "float32", "float16", "float16")]  # dtype=float16: rounded loads
+                reduction_source(SUM, "full", "float32", "float16", "float16"),  # dtype=float16: rounded loads
+                reduction_source(SUM, "full", "float64", "float16", "float16")]
     for mode in ("partial", "final"):
         sources += [reduction_source(SUM, mode, "float32", "float32", "float32"),
                     reduction_source(ARGMAX, mode, "float16", "float16", "int64"),
                     reduction_source(MEAN, mode, "float16", "float32", "float16")]
+    for in_dtype, loop in (("bool", "int64"), ("int64", "int64"), ("float16", "float32"), ("float32", "float64"),
+                           ("float64", "float64")):
+        sources.append(block_scan_source("add", in_dtype, loop, loop))
+    sources += [block_scan_source("multiply", "int8", "int64", "int64"),
+                block_scan_source("maximum", "float32", "float32", "float32"),
+                block_scan_source("minimum", "uint8", "uint8", "uint8")]
     sources += [scan_source("multiply", "int32", "int64", "int64"),
                 scan_source("maximum", "float16", "float16", "float16"),
                 scan_source("minimum", "int8", "int8", "int8"),

@@ -287,8 +287,10 @@ def test_results_do_not_depend_on_thread_order(monkeypatch):
         pytest.skip("thread order is the emulation's")
     host = np.random.default_rng(9).standard_normal((37, 300)).astype(np.float32)
     device = DeviceArray.from_host(host)
+    long = DeviceArray.from_host(np.random.default_rng(9).standard_normal(40000).astype(np.float32))
     calls = [lambda: np.sum(device, axis=1), lambda: np.sum(device.T, axis=1), lambda: np.argmax(device, axis=1),
-             lambda: np.sum(device), lambda: np.max(device, axis=0)]
+             lambda: np.sum(device), lambda: np.max(device, axis=0), lambda: np.cumsum(device, axis=1),
+             lambda: np.cumsum(long)]
     results = {}
     for order in ("forward", "reverse"):
         monkeypatch.setenv("REFERENCE_IMPL_CUDA_EMULATION_ORDER", order)
@@ -321,12 +323,30 @@ def test_scans(function, dtype):
 
 
 def test_scans_round_as_numpy_does():
-    """float16 running sums round at every step (numpy's loop stores each); float32 ones
-    are bit-exact with numpy's, which adds in the same order."""
+    """float16 running sums round at every step (numpy's loop stores each); short float32
+    rows (one thread each) are bit-exact with numpy's, which adds in the same order."""
     half = np.full(3000, 0.1, np.float16)
     np.testing.assert_array_equal(np.cumsum(DeviceArray.from_host(half)).get(), np.cumsum(half))
-    single = np.random.default_rng(12).standard_normal((3, 500)).astype(np.float32)
+    single = np.random.default_rng(12).standard_normal((3, reduction.SCAN_PARALLEL - 1)).astype(np.float32)
     np.testing.assert_array_equal(np.cumsum(DeviceArray.from_host(single), axis=1).get(), np.cumsum(single, axis=1))
+
+
+@pytest.mark.parametrize("shape, axis", [
+    ((3, 300), 1),          # a block per row, one partial tile
+    ((2, 5000), -1),        # several tiles, carried from tile to tile
+    ((700, 5), 0),          # rows innermost
+    ((4, 5, 30), None),     # the flattened array, dims that do not merge once stepped
+    ((40000,), 0),          # one long row in chunks: totals, their scan, then the chunks
+    ((20000, 3), 0),        # a few long rows in chunks, rows innermost
+])
+@pytest.mark.parametrize("function, dtype", [(np.cumsum, "int64"), (np.cumsum, "float32"),
+                                             (np.maximum.accumulate, "float64"), (np.multiply.accumulate, "int8")])
+def test_block_scans(shape, axis, function, dtype):
+    host = sample(shape, dtype, seed=13, nan=dtype == "float64")  # small integers: float sums are exact
+    if function is np.multiply.accumulate:
+        host = np.where(host == 0, 1, np.sign(host)).astype(dtype)  # products that stay small
+    for h, d in layouts(host)[:3]:
+        both(function, h, d, **({"axis": axis} if axis is not None or function is np.cumsum else {"axis": 0}))
 
 
 # -- random layouts -----------------------------------------------------------------------------
@@ -410,6 +430,7 @@ def test_compile_tier_sources_cover_every_reduction_and_scan():
         assert any(f"_{mode}_" in name for name in names), mode
     for op in reduction.SCAN_STEPS:
         assert any(name.startswith(f"ri_scan_{op}_") for name in names), op
+        assert any(name.startswith(f"ri_blockscan_{op}_") for name in names), op
     for name, source in sources:
         assert "strided_offset(i, ndim, shape" in source, name
         assert "extern __shared__" not in source, name  # static shared memory only
