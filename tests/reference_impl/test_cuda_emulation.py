@@ -136,16 +136,21 @@ def test_unary(op, reference, dtype, rtol):
 
 
 def test_math_overloads_compute_float_in_float():
-    # exp(float) must be CUDA's float overload, not C's exp(double)
-    source = r"""extern "C" __global__ void probe(const float* x, float* out, int* width) {
+    # exp(float) and the rest must be CUDA's float overloads, not C's double functions
+    source = r"""extern "C" __global__ void probe(const float* x, float* out, int* widths) {
         out[0] = exp(x[0]);
-        width[0] = sizeof(exp(x[0]));
+        out[1] = nextafter(x[0], x[1]);
+        widths[0] = sizeof(exp(x[0]));
+        widths[1] = sizeof(nextafter(x[0], x[1]));
+        widths[2] = sizeof(hypot(x[0], x[1]));
+        widths[3] = sizeof(pow(x[0], x[1]));
     }"""
-    x = np.array([3.5], np.float32)
-    out, width = np.zeros(1, np.float32), np.zeros(1, np.int32)
-    HostKernel(source, "probe")(1, 1, (HostPointer(x), HostPointer(out), HostPointer(width)))
-    assert width[0] == 4
-    np.testing.assert_allclose(out, np.exp(x), rtol=2e-7)
+    x = np.array([3.5, 4.0], np.float32)
+    out, widths = np.zeros(2, np.float32), np.zeros(4, np.int32)
+    HostKernel(source, "probe")(1, 1, (HostPointer(x), HostPointer(out), HostPointer(widths)))
+    assert widths.tolist() == [4, 4, 4, 4]
+    np.testing.assert_allclose(out[0], np.exp(x[0]), rtol=2e-7)
+    assert out[1] == np.nextafter(x[0], x[1])
 
 
 # ---- reductions and atomics -------------------------------------------------------------------
