@@ -74,7 +74,8 @@ STATEMENTS = {
     "add": {"b": "out0 = in0 || in1", "*": "out0 = in0 + in1"},
     "subtract": {"*": "out0 = in0 - in1"},
     "multiply": {"b": "out0 = in0 && in1", "*": "out0 = in0 * in1"},
-    "true_divide": {"*": "out0 = in0 / in1"},
+    "true_divide": {"*": "out0 = in0 / in1"},  # numpy 1's name for divide
+    "divide": {"*": "out0 = in0 / in1"},
     "floor_divide": {"f": "out0 = ri_floor_divide_float(in0, in1)", "*": "out0 = ri_floor_divide_int(in0, in1)"},
     "remainder": {"f": "out0 = ri_remainder_float(in0, in1)", "*": "out0 = ri_remainder_int(in0, in1)"},
     "fmod": {"f": "out0 = fmod(in0, in1)", "*": "out0 = in1 == 0 ? 0 : in0 % in1"},

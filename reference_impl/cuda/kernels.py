@@ -47,10 +47,12 @@ __device__ __forceinline__ void strided_offsets(index_t linear, int ndim, const 
 }
 """
 
-# numpy dtype name -> C type used for storage
+# numpy dtype name -> C type used for storage (the wider unsigned ones only appear inside
+# reductions: numpy sums unsigned integers in uint64)
 C_TYPES = {
     "float16": "__half", "float32": "float", "float64": "double", "int8": "i8", "int16": "short",
     "int32": "int", "int64": "i64", "uint8": "u8", "bool": "bool",
+    "uint16": "unsigned short", "uint32": "unsigned int", "uint64": "unsigned long long",
 }
 
 # binary op -> C expression over ``x`` and ``y`` (already converted to the compute type)

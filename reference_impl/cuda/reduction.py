@@ -64,8 +64,6 @@ MAX_BLOCKS = 65535
 SPLIT_CHUNK = 8192
 SPLIT_BLOCKS = 1024
 
-# kernels.C_TYPES plus the unsigned integers numpy gives sums of unsigned ints.
-C_TYPES = {**kernels.C_TYPES, "uint16": "unsigned short", "uint32": "unsigned int", "uint64": "unsigned long long"}
 
 # The (value, index) accumulator of argmax/argmin. An index of -1 marks the identity (no
 # element yet), so no sentinel value is needed and every dtype (bool too) works.
@@ -146,7 +144,7 @@ SCAN_REDUCTIONS = {"add": SUM, "multiply": PROD, "maximum": MAX, "minimum": MIN}
 
 def _compute_c(dtype):
     """The C type arithmetic in ``dtype`` happens in: float16 goes through float."""
-    return "float" if dtype == np.float16 else C_TYPES[dtype.name]
+    return "float" if dtype == np.float16 else kernels.C_TYPES[dtype.name]
 
 
 def _extreme_c(dtype, highest):
@@ -161,7 +159,7 @@ def _extreme_c(dtype, highest):
     if dtype == np.int64 and not highest:
         return "(-9223372036854775807LL - 1)"  # the literal 9223372036854775808 does not fit a long long
     suffix = "ULL" if dtype.kind == "u" and dtype.itemsize == 8 else "LL"
-    return f"(({C_TYPES[dtype.name]}){info.max if highest else info.min}{suffix})"
+    return f"(({kernels.C_TYPES[dtype.name]}){info.max if highest else info.min}{suffix})"
 
 
 def _load(raw, in_dtype, loop_dtype):
@@ -180,7 +178,7 @@ def _store(value, out_dtype):
     """C expression converting ``value`` to ``out_dtype``'s storage type."""
     if out_dtype == np.float16:
         return f"(__half)(float)({value})"
-    return f"({C_TYPES[out_dtype.name]})({value})"
+    return f"({kernels.C_TYPES[out_dtype.name]})({value})"
 
 
 def _format(expression, compute):
@@ -203,12 +201,12 @@ def reduction_source(reduction, mode, in_dtype, compute, out_dtype):
     if mode == "final":
         in_c, element = "acc_t", "p[offset]"
     else:
-        in_c = C_TYPES[in_dtype.name]
+        in_c = kernels.C_TYPES[in_dtype.name]
         element = f"ri_map({_load('p[offset]', in_dtype, compute)}, i)"
     if mode == "partial":
         out_c, store = "acc_t", "p1[o] = partial[t];"
     else:
-        out_c = C_TYPES[out_dtype.name]
+        out_c = kernels.C_TYPES[out_dtype.name]
         store = (f"p1[strided_offset(o, kept_ndim, kept_shape, out_strides, 0)] = "
                  f"{_store('ri_post(partial[t], count)', out_dtype)};")
     header = kernels.HALF_HEADER if np.float16 in (in_dtype, compute, out_dtype) else ""
@@ -313,7 +311,7 @@ extern "C" __global__ void {name}(
         const i64 rows, const i64 length,
         const int kept_ndim, const i64* kept_shape, const i64* kept_strides, const i64* kept_out_strides,
         const int ndim, const i64* shape, const i64* strides, const i64* out_strides,
-        const {C_TYPES[in_dtype.name]}* p0, {C_TYPES[out_dtype.name]}* p1) {{
+        const {kernels.C_TYPES[in_dtype.name]}* p0, {kernels.C_TYPES[out_dtype.name]}* p1) {{
     const i64 step = (i64)blockDim.x * gridDim.x;
     for (i64 row = (i64)blockIdx.x * blockDim.x + threadIdx.x; row < rows; row += step) {{
         const i64 base = strided_offset(row, kept_ndim, kept_shape, kept_strides, 0);
@@ -360,7 +358,7 @@ extern "C" __global__ void {name}(
         const i64 rows, const i64 length, const i64 chunk, const i64 chunks,
         const int kept_ndim, const i64* kept_shape, const i64* kept_strides, const i64* kept_out_strides,
         const int ndim, const i64* shape, const i64* strides, const i64* out_strides,
-        const compute_t* carries, const {C_TYPES[in_dtype.name]}* p0, {C_TYPES[out_dtype.name]}* p1) {{
+        const compute_t* carries, const {kernels.C_TYPES[in_dtype.name]}* p0, {kernels.C_TYPES[out_dtype.name]}* p1) {{
     __shared__ compute_t tile[{SCAN_ITEMS * SCAN_BLOCK}];
     __shared__ compute_t totals[{SCAN_BLOCK}];
     const int t = threadIdx.x;
