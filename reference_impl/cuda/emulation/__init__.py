@@ -184,7 +184,7 @@ def _scalar_kind(c_type: str, aliases: dict[str, str]) -> tuple[str, int] | None
     unsigned = "unsigned" in words
     signed = "signed" in words
     words = [word for word in words if word not in ("signed", "unsigned")]
-    if "int" in words and len(words) > 1:  # `long int`, `short int`, `unsigned int` ...
+    if "int" in words and len(words) > 1:  # `long int`, `short int`, `long long int`
         words.remove("int")
     base = " ".join(words) or "int"  # a bare `unsigned` or `signed` is an int
     if base == "char" and (signed or unsigned):
