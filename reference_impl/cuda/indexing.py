@@ -621,6 +621,8 @@ def setitem(array, key, value):
         np.copyto(view, value, casting="unsafe")
         return
     selection = _select(array, key)
+    if _is_whole_mask(array, key):
+        _check_masked_values(value, selection.shape[0])
     value = _broadcastable(_operand(value), selection.shape, "shape mismatch: value array of shape "
                            f"{_shape_text(value.shape)} could not be broadcast to indexing result of shape "
                            f"{_shape_text(selection.shape)}")
@@ -628,6 +630,25 @@ def setitem(array, key, value):
     if value.memory is array.memory:  # the writes must not change the values still to be read
         value = value.copy()
     selection.run("scatter", value, array.dtype)
+
+
+def _is_whole_mask(array, key):
+    """A key that is one boolean mask as large as ``array``: numpy assigns through it with
+    rules of its own."""
+    key = key if isinstance(key, tuple) else (key,)
+    return len(key) == 1 and isinstance(key[0], (np.ndarray, DeviceArray)) and key[0].dtype == np.bool_ \
+        and key[0].ndim == array.ndim > 0
+
+
+def _check_masked_values(value, count):
+    """numpy's errors for assigning ``value`` through a whole-array mask with ``count`` Trues:
+    one value, or one per True element, in at most one dim."""
+    if value.ndim > 1:
+        raise TypeError("NumPy boolean array indexing assignment requires a 0 or 1-dimensional input, input has "
+                        f"{value.ndim} dimensions")
+    if value.ndim == 1 and value.size not in (1, count):
+        raise ValueError(f"NumPy boolean array indexing assignment cannot assign {value.size} input values to the "
+                         f"{count} output values where the mask is true")
 
 
 def _broadcastable(value, shape, message):
@@ -673,12 +694,14 @@ def take(a, indices, axis=None, out=None, mode="raise"):
     if axis is None:
         a, axis = a.reshape(-1), 0
     axis = _axis(axis, a.ndim)
+    if isinstance(indices, (list, tuple)):
+        indices = np.asarray(indices).astype(np.intp)  # numpy converts a list straight to its index type
     indices = indices if isinstance(indices, DeviceArray) else np.asarray(indices)
     if indices.dtype == np.bool_:
         indices = indices.astype(np.int64)  # take reads booleans as 0 and 1, not as a mask
     elif indices.dtype.kind not in "iu":
         raise TypeError(f"Cannot cast array data from {indices.dtype!r} to dtype('int64') according to the rule "
-                        "'safe'")
+                        "'same_kind'")
     size = a.shape[axis]
     if mode != "raise" and size == 0 and indices.size:
         raise IndexError("cannot do a non-empty take from an empty axes.")

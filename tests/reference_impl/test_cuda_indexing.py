@@ -202,9 +202,10 @@ def test_numpys_placement_of_advanced_dims(key):
     assert_same(device(A)[device_key], A[key])
 
 
-@pytest.mark.parametrize("dtype", ["bool", "uint8", "int8", "int16", "int32", "int64", "float16", "float32",
-                                   "float64"])
-@pytest.mark.parametrize("index_dtype", [np.uint8, np.int16, np.int64])
+@pytest.mark.parametrize("dtype, index_dtype", [
+    ("bool", np.uint8), ("uint8", np.int16), ("int8", np.int64), ("int16", np.int32), ("int32", np.int8),
+    ("int64", np.uint8), ("float16", np.int16), ("float32", np.int64), ("float64", np.int32),
+])
 def test_every_dtype_gathers_and_scatters(dtype, index_dtype):
     host = values_of((4, 3), dtype)
     index = np.array([[3, 0], [1, 3]], index_dtype)
@@ -258,6 +259,22 @@ def test_setitem_checks_bounds_before_writing_and_values_shapes():
             np.zeros((3, 4))[key] = value
         except ValueError as error:
             raises_like(error, lambda key=key, value=value: target.__setitem__(key, value))
+
+
+@pytest.mark.parametrize("mask, value", [
+    ([[1, 0, 1], [0, 0, 0]], np.ones(3)), ([[1, 0, 1], [0, 0, 0]], np.ones((1, 3))), ([[1, 0, 1], [0, 0, 0]], [5.0]),
+    ([1, 0], np.ones(2)), ([1, 0], np.ones((1, 3))),
+])
+def test_assigning_through_a_mask_follows_numpys_rules(mask, value):
+    mask = np.array(mask, bool)
+    host, target = np.zeros((2, 3)), device(np.zeros((2, 3)))
+    try:
+        host[mask] = value
+    except (TypeError, ValueError) as error:
+        raises_like(error, lambda: target.__setitem__(device(mask), value))
+        return
+    target[device(mask)] = device(np.asarray(value))
+    assert_same(target, host)
 
 
 def test_setitem_reads_an_overlapping_value_before_writing():
@@ -349,13 +366,16 @@ def test_take_along_axis_broadcasts_and_raises_numpys_errors():
 @pytest.mark.parametrize("axis, mode", [(None, "raise"), (0, "raise"), (1, "raise"), (-1, "wrap"), (0, "clip")])
 def test_take_matches_numpy(axis, mode):
     host = values_of((3, 4), np.int16)
-    for index in ([2, 0, -1, 2], [[1], [0]], np.array(1), np.array([True, False]), [7, -9]):
+    for index in ([2, 0, -1, 2], [[1], [0]], np.array(1), np.array([True, False]), [7, -9], [], [1.0, True]):
         try:
             expected = np.take(host, index, axis=axis, mode=mode)
         except IndexError as error:
             raises_like(error, lambda index=index: np.take(device(host), device(index), axis=axis, mode=mode))
             continue
-        assert_same(np.take(device(host), device(index), axis=axis, mode=mode), expected)
+        on_device = device(index) if isinstance(index, np.ndarray) else index
+        assert_same(np.take(device(host), on_device, axis=axis, mode=mode), expected)
+    with pytest.raises(TypeError, match="according to the rule 'same_kind'"):
+        np.take(device(host), device(np.array([1.0])))
     out = device(np.zeros(2, np.int16))
     assert np.take(device(host), [0, 5], out=out) is out
     assert_same(out, np.take(host, [0, 5]))
@@ -388,6 +408,21 @@ def test_nonzero_over_many_segments_scans_tile_after_tile():
     host = (np.arange(count) * 7919 % 13 == 0).reshape(-1, 17)
     for got, want in zip(np.nonzero(device(host)[:, ::-1]), np.nonzero(host[:, ::-1])):
         assert_same(got, want)
+
+
+@pytest.mark.skipif(BACKEND != "emulate", reason="thread orders are the emulation's")
+def test_nonzero_scan_does_not_depend_on_the_thread_order():
+    from reference_impl.cuda import emulation
+
+    name, source = indexing.nonzero_sources(np.bool_)[1]
+    counts = np.arange(3 * indexing.THREADS + 5, dtype=np.int64) % 7
+
+    def make_args():
+        starts = np.empty(counts.size + 1, np.int64)
+        return (np.int64(counts.size), emulation.HostPointer(counts), emulation.HostPointer(starts)), [starts]
+
+    starts, = emulation.run_in_both_orders(emulation.HostKernel(source, name), 1, indexing.THREADS, make_args)
+    assert starts.tolist() == [0] + np.cumsum(counts).tolist()
 
 
 def test_nonzero_of_empty_and_0d_arrays():
