@@ -328,11 +328,6 @@ def _launch(source, grid, args):
 # -- the key ------------------------------------------------------------------------------------
 
 
-def _is_basic(key):
-    return all(part is None or part is Ellipsis or isinstance(part, slice)
-               or isinstance(part, (int, np.integer)) and not isinstance(part, bool) for part in key)
-
-
 def basic_view(array, key):
     """The view numpy's basic indexing gives: no data moves."""
     if Ellipsis in key:
@@ -388,7 +383,7 @@ def _part(part):
         return _Array(np.array(bool(part)), True)
     if isinstance(part, (int, np.integer)):
         return int(part)
-    if isinstance(part, DeviceArray):
+    if isinstance(part, DeviceArray):  # a 0-d one too: its value stays on the device, so a copy results
         if part.dtype.kind not in "biu":
             raise IndexError(_INVALID)
         return _Array(part, part.dtype == np.bool_)
@@ -396,7 +391,7 @@ def _part(part):
     if values.dtype == np.bool_:
         return _Array(values, True)
     if values.dtype.kind in "iu":
-        return _Array(values, False)
+        return int(values) if values.ndim == 0 else _Array(values, False)  # numpy reads 0-d as an integer
     if values.size == 0 and isinstance(part, (list, tuple)):
         return _Array(values.astype(np.intp), False)  # ``x[[]]``: no index, of numpy's index type
     raise IndexError(_INVALID)
@@ -588,39 +583,28 @@ class _Shaped:
 
 
 def getitem(array, key):
-    if _is_basic(key if isinstance(key, tuple) else (key,)):
-        key = key if isinstance(key, tuple) else (key,)
-        _check_basic(array, key)
-        return basic_view(array, key)
+    """``array[key]``: a view for a basic key, a gathered copy for an advanced one."""
     selection = _select(array, key)
+    if not selection.indices:
+        return selection.array
     selection.check_bounds()
     result = DeviceArray.empty(selection.shape, array.dtype)
     selection.run("gather", result, array.dtype)
     return result
 
 
-def _check_basic(array, key):
-    if sum(part is Ellipsis for part in key) > 1:
-        raise IndexError("an index can only have a single ellipsis ('...')")
-    consumed = sum(part is not None and part is not Ellipsis for part in key)
-    if consumed > array.ndim:
-        raise IndexError(f"too many indices for array: array is {array.ndim}-dimensional, but {consumed} were indexed")
-
-
 def setitem(array, key, value):
     """``array[key] = value``: ``value`` cast to ``array``'s dtype and broadcast over the
-    selected elements."""
+    selected elements (a copy kernel into the view of a basic key, a scatter otherwise)."""
     if not isinstance(value, DeviceArray):
         value = np.asarray(value, dtype=array.dtype) if np.ndim(value) == 0 else np.asarray(value)
-    if _is_basic(key if isinstance(key, tuple) else (key,)):
-        key = key if isinstance(key, tuple) else (key,)
-        _check_basic(array, key)
-        view = basic_view(array, key)
+    selection = _select(array, key)
+    if not selection.indices:
+        view = selection.array
         value = _broadcastable(_operand(value), view.shape, "could not broadcast input array from shape "
                                f"{_shape_text(value.shape)} into shape {_shape_text(view.shape)}")
         np.copyto(view, value, casting="unsafe")
         return
-    selection = _select(array, key)
     if _is_whole_mask(array, key):
         _check_masked_values(value, selection.shape[0])
     value = _broadcastable(_operand(value), selection.shape, "shape mismatch: value array of shape "
