@@ -135,8 +135,9 @@ def array_equal(a1, a2, equal_nan=False):
 
 
 def _empty_like(prototype, dtype, order, shape):
-    """numpy's ``empty_like``: with order ``K`` (or ``A`` for a non-C-contiguous prototype),
-    the prototype's memory order of dims, by falling stride."""
+    """numpy's ``empty_like``, dense: order ``K`` keeps the prototype's memory order of dims
+    (by falling stride), ``A`` is ``F`` for an F- but not C-contiguous prototype, else ``C``;
+    with a ``shape`` of its own, ``C`` unless ``F`` is asked for."""
     dtype = prototype.dtype if dtype is None else np.dtype(dtype)
     if shape is not None:
         target = tuple(int(size) for size in shape) if np.ndim(shape) else (int(shape),)
