@@ -1,16 +1,24 @@
 """Command line: ``python -m harness {run,check,list,new,import,report}``.
 
-Exit codes: 0 success (every case agrees, or is known / not yet agreeing); 1 some case
-diverges, now agrees while listed, or breaks its own claims on torch; 2 a file or case
-could not be loaded or run, or the command line was wrong.
+Exit codes: 0 success (every case agrees, or is known / not yet agreeing / a declared device
+difference); 1 some case diverges, now agrees while listed, or breaks its own claims on torch;
+2 a file or case could not be loaded or run, the run was stopped by SIGTERM (the results
+of the cases that ran are still written), or the command line was wrong.
+
+``run --reference-device cuda`` runs every case with reference_impl's default device set to
+cuda (its CUDA kernels; emulated on the CPU unless REFERENCE_IMPL_CUDA says otherwise) against
+torch on the CPU, device fields normalised; ``--torch-device cuda`` puts torch on the GPU too.
 """
 
 import argparse
+import os
+import signal
 import sys
 from pathlib import Path
 
+from . import devices as device_mode
 from . import html_report, results
-from .backends import DEFAULT_IMPL, EXPECTED
+from .backends import DEFAULT_IMPL, EXPECTED, BackendUnavailable, load_backend
 from .cases import load_suite
 from .importer import import_file
 from .runner import ERROR, FAILING, Runner
@@ -18,11 +26,13 @@ from .sandbox import CaseCodeError, check
 from .scaffold import scaffold
 from .selection import KeywordError, select
 from .terminal import Progress, format_run
+from .yaml_source import SourceError
 
 DEFAULT_CASES = "spec_cases"
 DEFAULT_JSON = "reports/results.json"
 DEFAULT_HTML = "reports/index.html"
 PENDING_FILE = "spec_cases/not_yet_agreeing.txt"
+CUDA_TIME_LIMIT = 120.0  # seconds per case and backend with a backend on cuda: kernels compile on first use
 
 
 def read_pending(path):
@@ -41,22 +51,44 @@ def pending_for(impl, pending_file):
 
 
 def run_suite(paths, actual=DEFAULT_IMPL, selection=None, pending=(), devices=None, progress=False,
-              time_limit=None, env=None):
-    """Load, select and run cases; returns RunResults. ``selection`` holds select() keywords."""
+              time_limit=None, env=None, reference_device=None, torch_device=None, device_differences=None):
+    """Load, select and run cases; returns RunResults. ``selection`` holds select() keywords.
+
+    ``reference_device``/``torch_device`` ("cpu", "cuda") are each backend's default device; with
+    the implementation on cuda, ``device_differences`` is the device-differences file (None: the
+    default one, '': none), whose entries for ``torch_device`` apply.
+    """
     suite = load_suite(paths)
     cases = select(suite.cases, **(selection or {}))
-    runner = Runner(EXPECTED, actual, pending, **({"time_limit": time_limit} if time_limit else {}))
+    on_cuda = reference_device == "cuda"
+    if time_limit is None and "cuda" in (reference_device, torch_device):
+        time_limit = CUDA_TIME_LIMIT
+    differences = device_mode.differences_for(torch_device, device_differences) if on_cuda else {}
+    runner = Runner(EXPECTED, actual, pending, **({"time_limit": time_limit} if time_limit else {}),
+                    expected_device=torch_device, actual_device=reference_device, device_differences=differences)
     bar = Progress(sum(len(c.devices) for c in cases), enabled=progress or None)
     case_results = []
-    for case in cases:
-        for device in case.devices:
-            if devices and device not in devices:
-                continue
-            case_results.append(runner.run_case(case, device))
-            bar.advance(case.id)
+    interrupted = None
+    try:
+        for case in cases:
+            for device in case.devices:
+                if devices and device not in devices:
+                    continue
+                case_results.append(runner.run_case(case, device))
+                bar.advance(case.id)
+    except RunInterrupted as stop:  # keep what ran (a time limit around the whole run, e.g. on a GPU machine)
+        interrupted = f"{stop}: stopped after {len(case_results)} results"
     environment = results.describe_environment(runner.versions())
     if env:
         environment["env"] = env
+    if interrupted:
+        environment["interrupted"] = interrupted
+    if on_cuda or torch_device == "cuda":
+        module = runner.backend_module(actual)
+        environment["devices"] = device_mode.describe(
+            getattr(module, "cuda", None), torch_device, reference_device, runner.normalizes_devices,
+            device_differences if device_differences is not None else device_mode.DEVICE_DIFFERENCES_FILE,
+            differences)
     return results.RunResults(
         backends={"expected": EXPECTED, "actual": actual},
         environment=environment,
@@ -66,9 +98,17 @@ def run_suite(paths, actual=DEFAULT_IMPL, selection=None, pending=(), devices=No
     )
 
 
+class RunInterrupted(BaseException):
+    """SIGTERM arrived during a run: stop, and write the results of the cases that ran."""
+
+
+def _interrupt(signum, frame):
+    raise RunInterrupted(signal.Signals(signum).name)
+
+
 def exit_code(run):
     counts = run.counts()
-    if run.load_errors or counts.get(ERROR):
+    if run.load_errors or counts.get(ERROR) or run.environment.get("interrupted"):
         return 2
     return 1 if any(counts.get(v) for v in FAILING) else 0
 
@@ -98,11 +138,21 @@ def build_parser():
                          help="only these devices")
     run_cmd.add_argument("--pending", default=None,
                          help=f"not-yet-agreeing list (default {PENDING_FILE} for {DEFAULT_IMPL}; '' for none)")
-    run_cmd.add_argument("--time-limit", type=float, help="seconds per case and backend (default 10)")
+    run_cmd.add_argument("--time-limit", type=float,
+                         help=f"seconds per case and backend (default 10; {CUDA_TIME_LIMIT:g} with a backend on cuda)")
     run_cmd.add_argument("--json", default=DEFAULT_JSON, help=f"results file (default {DEFAULT_JSON})")
     run_cmd.add_argument("--html", default=DEFAULT_HTML, help=f"HTML report (default {DEFAULT_HTML})")
     run_cmd.add_argument("-v", "--verbose", action="store_true", help="also detail known and pending cases")
     run_cmd.add_argument("--env", help="a name for this run in merged reports (tox passes its env name)")
+    run_cmd.add_argument("--reference-device", choices=device_mode.DEVICES,
+                         help="the implementation's default device in every case; cuda runs reference_impl's CUDA "
+                              "kernels (REFERENCE_IMPL_CUDA=emulate, on the CPU, unless it is set), device fields "
+                              "normalised against torch on the CPU")
+    run_cmd.add_argument("--torch-device", choices=device_mode.DEVICES,
+                         help="torch's default device in every case (default cpu; cuda needs a GPU)")
+    run_cmd.add_argument("--device-differences", default=None,
+                         help=f"cases that differ only for being on a GPU, used with --reference-device cuda "
+                              f"(default {device_mode.DEVICE_DIFFERENCES_FILE}; '' for none)")
 
     check_cmd = commands.add_parser("check", help="validate case files and code without running anything")
     _add_selection(check_cmd)
@@ -137,13 +187,45 @@ def main(argv=None):
 
 
 def _run(args):
-    run = run_suite(args.paths, args.impl, _selection(args), pending_for(args.impl, args.pending),
-                    args.devices, time_limit=args.time_limit, env=args.env)
+    if args.reference_device == "cuda":
+        device_mode.prepare_cuda_backend()
+        problem = _no_cuda(args.impl)
+        if problem:
+            print(f"error: --reference-device cuda: {problem}", file=sys.stderr)
+            return 2
+    try:
+        if args.reference_device == "cuda" and args.device_differences != "":
+            device_mode.differences_for(args.torch_device, args.device_differences)  # refuse a broken file early
+    except SourceError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        run = run_suite(args.paths, args.impl, _selection(args), pending_for(args.impl, args.pending),
+                        args.devices, time_limit=args.time_limit, env=args.env,
+                        reference_device=args.reference_device, torch_device=args.torch_device,
+                        device_differences=args.device_differences)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     print(format_run(run, color=sys.stdout.isatty(), verbose=args.verbose))
     results.save(run, args.json)
     results.write_atomically(args.html, html_report.render([run]))
     print(f"\nwrote {args.json} and {args.html}")
     return exit_code(run)
+
+
+def _no_cuda(impl):
+    """Why ``impl`` cannot run on cuda here, or None."""
+    try:
+        backend = load_backend(impl)
+    except BackendUnavailable as error:
+        return str(error)
+    try:
+        if backend.supports("cuda"):
+            return None
+    except Exception as error:  # e.g. REFERENCE_IMPL_CUDA=cupy on a machine without a GPU
+        return f"{type(error).__name__}: {error}"
+    return f"{impl}.cuda.is_available() is False (REFERENCE_IMPL_CUDA={os.environ.get('REFERENCE_IMPL_CUDA')})"
 
 
 def _check(args):

@@ -1,5 +1,7 @@
 """Comparison: the divergences between an expected (torch) trace and an actual one."""
 
+import ast
+import copy
 import re
 from dataclasses import asdict, dataclass
 from typing import NamedTuple
@@ -84,6 +86,150 @@ def mask_numbers(text):
     and line wrapping depend on the widths of the numbers. Brackets, commas, words and
     suffixes such as ``dtype=`` remain."""
     return re.sub(r"\s+", "", _NUMBER.sub("#", text))
+
+
+# -- device normalisation ----------------------------------------------------------------------
+# With the implementation on its CUDA device and torch on the CPU (``--reference-device cuda``),
+# the fields that only name the device are rewritten as the CPU's on both traces before they are
+# compared. This is the only place that does it; what it rewrote is recorded on each trace.
+
+NORMALIZED_DEVICE = "cuda:0"  # the device the implementation's CUDA tensors report
+_SUFFIX = r"(?:size=\([^)]*\)|dtype=[\w.]+|layout=[\w.]+|requires_grad=True|grad_fn=<[^>\n]*>|names=\([^)]*\))"
+_DEVICE_SUFFIX = re.compile(rf",\s*device='cuda:0'(?P<rest>(?:,\s*{_SUFFIX})*)(?=\))")
+_LINE_WIDTH = 80  # torch's default print options; _add_suffixes wraps the suffixes at this width
+_INDENT = len("tensor(")
+_DEVICE_REPR = re.compile(r"device\(type='cuda', index=0\)")
+_DEVICE_NAME = re.compile(r"(?<![\w:])cuda:0(?![\w:])")
+# A message about devices (a mismatch, numpy() of a CUDA tensor): its device names are the point.
+_ABOUT_DEVICES = re.compile(r"device|(?<![\w:.])cpu(?![\w:(])|\b(?:CPU|GPU|CUDA|host)\b")
+
+
+def normalize_device_text(text, error=False):
+    """Printed text with the CUDA device named as the CPU: tensor reprs lose ``, device='cuda:0'``
+    (the suffixes after it wrapped as torch wraps them at the default line width of 80),
+    ``device(type='cuda', index=0)`` becomes ``device(type='cpu')``, and in an error message a bare
+    ``cuda:0`` becomes ``cpu`` where it is purely the name of the device: not in a message about
+    devices (one that says device, cpu, CPU, GPU, CUDA or host, such as a device mismatch or
+    numpy() of a CUDA tensor), whose device names are the point and stay as they are."""
+    text = _DEVICE_REPR.sub("device(type='cpu')", _DEVICE_SUFFIX.sub(_drop_device_suffix, text))
+    if error and not _ABOUT_DEVICES.search(text):
+        text = _DEVICE_NAME.sub("cpu", text)
+    return text
+
+
+def _drop_device_suffix(match):
+    """The suffixes after ``device='cuda:0'``, wrapped again as torch's _add_suffixes wraps them
+    without it (a suffix goes to a new line when the line would pass the line width)."""
+    text = match.string
+    start = text.rfind("tensor(", 0, match.start())
+    suffixes = re.findall(_SUFFIX, match.group("rest"))
+    if start < 0 or not suffixes:
+        return ""
+    head = text[start:match.start()]
+    last_line = len(head) - head.rfind("\n") + 1
+    parts = []
+    for suffix in suffixes:
+        if last_line + len(suffix) + 2 > _LINE_WIDTH:
+            parts.append(",\n" + " " * _INDENT + suffix)
+            last_line = _INDENT + len(suffix)
+        else:
+            parts.append(", " + suffix)
+            last_line += len(suffix) + 2
+    return "".join(parts)
+
+
+def normalize_devices(trace):
+    """A copy of ``trace`` with its device fields normalised, ``cuda:0`` read as ``cpu``.
+
+    Rewritten: a tensor's (and its grad's) ``device``; observed ``torch.device`` values; strings
+    that are exactly ``cuda:0`` (``str(t.device)``); names bound straight to ``t.is_cuda`` (True
+    becomes False) and an echoed ``t.is_cuda``; printed output, warnings and error messages as in
+    normalize_device_text. Anything computed from a device (``t.device == cpu``) is left alone:
+    such cases go in the device-differences file. The copy's ``normalized`` lists what was
+    rewritten, each with the first line where it was, e.g. ``x.device (from line 3)``.
+    """
+    trace = copy.deepcopy(trace)
+    rewrites = {}  # what -> the first line where it was rewritten
+
+    def note(step, what):
+        rewrites.setdefault(what, step.line)
+
+    is_cuda_names = set()
+    for step in trace.steps:
+        bound, echoes_is_cuda = _is_cuda_bindings(step.source)
+        is_cuda_names = (is_cuda_names - bound.keys()) | {name for name, flag in bound.items() if flag}
+        stdout = normalize_device_text(step.stdout)
+        if echoes_is_cuda and stdout == "True\n":
+            stdout = "False\n"
+        if stdout != step.stdout:
+            note(step, "printed output")
+            step.stdout = stdout
+        for warning in step.warnings:
+            message = normalize_device_text(warning["message"])
+            if message != warning["message"]:
+                note(step, "warning")
+                warning["message"] = message
+        if step.error is not None:
+            message = normalize_device_text(step.error["message"], error=True)
+            if message != step.error["message"]:
+                note(step, "error message")
+                step.error["message"] = message
+        for name, observation in step.variables.items():
+            for what in _normalize_observation(name, observation, name in is_cuda_names):
+                note(step, what)
+    trace.normalized = [f"{what} (from line {line})" for what, line in rewrites.items()]
+    return trace
+
+
+def _is_cuda_bindings(source):
+    """({name: bound to an ``.is_cuda``?} for names the statement binds, whether it echoes one)."""
+    try:
+        node = ast.parse(source).body[0]
+    except (SyntaxError, IndexError):
+        return {}, False
+    if isinstance(node, ast.Expr):
+        return {}, _is_is_cuda(node.value)
+    bound = {}
+    if isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+        targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+        from_is_cuda = isinstance(node, ast.Assign) and _is_is_cuda(node.value)
+        for target in targets:
+            for sub in ast.walk(target):
+                if isinstance(sub, ast.Name):
+                    bound[sub.id] = from_is_cuda and isinstance(target, ast.Name)
+    return bound, False
+
+
+def _is_is_cuda(node):
+    return isinstance(node, ast.Attribute) and node.attr == "is_cuda"
+
+
+def _normalize_observation(name, observation, from_is_cuda):
+    """Rewrite one observation in place; yield what was rewritten."""
+    if not isinstance(observation, dict):
+        return
+    kind = observation.get("type")
+    if kind == "tensor":
+        if observation.get("device") == NORMALIZED_DEVICE:
+            observation["device"] = "cpu"
+            yield f"{name}.device"
+        if isinstance(observation.get("grad"), dict):
+            yield from _normalize_observation(f"{name}.grad", observation["grad"], False)
+    elif kind == "device" and _DEVICE_REPR.fullmatch(str(observation.get("value"))):
+        observation["value"] = "device(type='cpu')"
+        yield name
+    elif kind == "str" and observation.get("value") == NORMALIZED_DEVICE:
+        observation["value"] = "cpu"
+        yield name
+    elif kind == "bool" and from_is_cuda and observation.get("value") is True:
+        observation["value"] = False
+        yield name
+    elif kind in ("list", "tuple"):
+        for index, item in enumerate(observation["items"]):
+            yield from _normalize_observation(f"{name}[{index}]", item, False)
+    elif kind == "dict":
+        for key, item in observation["items"].items():
+            yield from _normalize_observation(f"{name}[{key!r}]", item, False)
 
 
 def compare_traces(expected, actual, options=Options()):

@@ -10,9 +10,22 @@ import math
 from html import escape
 
 from .compare import TOLERANCES
+from .devices import summary as device_summary
 from .observe import decode_values
 from .repro import repro_snippet
-from .runner import AGREE, DIVERGE, ERROR, KNOWN, LABELS, NOW_AGREEING, PENDING, SKIPPED, SPEC_ERROR, VERDICTS
+from .runner import (
+    AGREE,
+    DEVICE_DIFFERENCE,
+    DIVERGE,
+    ERROR,
+    KNOWN,
+    LABELS,
+    NOW_AGREEING,
+    PENDING,
+    SKIPPED,
+    SPEC_ERROR,
+    VERDICTS,
+)
 
 _FAILING = (DIVERGE, NOW_AGREEING, SPEC_ERROR, ERROR)
 
@@ -92,9 +105,26 @@ def _header(runs, rows):
         f"<dt>Python</dt><dd>{escape(env.get('python', '?'))}</dd>"
         f"<dt>revision</dt><dd>{escape(env.get('revision', '?'))}</dd>"
         f"<dt>runs</dt><dd>{escape(', '.join(_run_name(r, i) for i, r in enumerate(runs)))}</dd>"
-        f"<dt>devices</dt><dd>{escape(', '.join(devices))}</dd></dl>"
+        f"<dt>devices</dt><dd>{escape(', '.join(devices))}</dd>{_device_modes(runs)}"
+        + "".join(f"<dt>interrupted</dt><dd>{escape(_run_name(run, i))}: {escape(run.environment['interrupted'])}</dd>"
+                  for i, run in enumerate(runs) if run.environment.get("interrupted"))
+        + "</dl>"
         + _load_errors(runs) + "</header>"
     )
+
+
+def _device_modes(runs):
+    """Where each run put the backends (only for runs with the implementation or torch on cuda)."""
+    parts = []
+    for index, run in enumerate(runs):
+        devices = run.environment.get("devices")
+        if devices:
+            label = f"device mode ({_run_name(run, index)})" if len(runs) > 1 else "device mode"
+            parts.append(f"<dt>{escape(label)}</dt><dd>{escape(device_summary(devices))}</dd>")
+            if devices.get("host_fallbacks"):
+                fallbacks = ", ".join(f"{name} {count}" for name, count in devices["host_fallbacks"].items())
+                parts.append(f"<dt>host fallbacks</dt><dd>{escape(fallbacks)}</dd>")
+    return "".join(parts)
 
 
 def _load_errors(runs):
@@ -139,8 +169,8 @@ def _verdict_cell(result):
     return f"<td class='cell {result.verdict}' title='{escape(LABELS[result.verdict])}'>{_SYMBOLS[result.verdict]}</td>"
 
 
-_SYMBOLS = {AGREE: "✓", DIVERGE: "✗", KNOWN: "≈", PENDING: "…", NOW_AGREEING: "!", SPEC_ERROR: "§", ERROR: "⚠",
-            SKIPPED: "–"}
+_SYMBOLS = {AGREE: "✓", DIVERGE: "✗", KNOWN: "≈", PENDING: "…", DEVICE_DIFFERENCE: "⇄", NOW_AGREEING: "!",
+            SPEC_ERROR: "§", ERROR: "⚠", SKIPPED: "–"}
 
 
 # -- a case's panel -----------------------------------------------------------------------------------------
@@ -170,6 +200,14 @@ def _panel(row, runs):
                      + "".join(f"<li>{escape(claim)}</li>" for claim in result.spec_errors) + "</ul></div>")
     if case.known_divergence:
         parts.append(f"<p class=known-note>Known divergence: {escape(case.known_divergence['reason'])}</p>")
+    if result.device_difference is not None:
+        parts.append(f"<p class=known-note>Declared device difference: {escape(result.device_difference)}</p>")
+    rewrites = [f"{name}: {'; '.join(result.traces[role].normalized)}"
+                for role, name in (("actual", actual_name), ("expected", expected_name))
+                if role in result.traces and result.traces[role].normalized]
+    if rewrites:
+        parts.append("<p class=normalized>Device fields normalised (cuda:0 read as cpu) before comparing — "
+                     f"{escape(' · '.join(rewrites))}</p>")
     if result.divergences:
         parts.append(_divergence_table(result, expected_name, actual_name))
         parts += [_value_grid(d, expected_name, actual_name) for d in result.divergences if d.kind == "value"
@@ -395,7 +433,8 @@ header{padding-top:1.6rem}h1{font-size:1.55rem;margin:.2rem 0 .4rem}h1 code{font
 .badge{padding:.25rem .7rem;border-radius:1rem;font-weight:600;text-decoration:none;color:var(--fg);
 border:1px solid var(--line)}
 .agree{background:var(--soft-ok)}.diverge,.spec_error,.now_agreeing{background:var(--soft-bad)}
-.error{background:var(--soft-warn)}.known,.skipped{background:var(--soft-info)}.pending{background:#fff8e6}
+.error{background:var(--soft-warn)}.known,.skipped,.device_difference{background:var(--soft-info)}
+.pending{background:#fff8e6}p.normalized{color:var(--muted);font-size:.85rem}
 .badge.drift{background:#f3ecfb}
 dl.meta{display:grid;grid-template-columns:max-content 1fr max-content 1fr;gap:.1rem 1rem;font-size:.85rem;
 color:var(--muted);margin:0 0 1rem}dl.meta dt{font-weight:600}dl.meta dd{margin:0}
@@ -446,7 +485,7 @@ _SCRIPT = """
   function matches(el){
     const c = el.classList;
     if (filter === 'failing') return c.contains('failing');
-    if (filter === 'known') return c.contains('known') || c.contains('pending');
+    if (filter === 'known') return c.contains('known') || c.contains('pending') || c.contains('device_difference');
     if (filter === 'drift') return c.contains('drift');
     if (filter !== 'all') return c.contains(filter);
     return true;

@@ -2,16 +2,19 @@
 
 Items are named ``file.yaml::case-id`` (``case-id[cuda]`` on other devices). A failure
 shows the case's code with the first divergent line marked, and the divergences. Cases
-that are known or listed as not yet agreeing are reported as xfail, never as passing.
+that are known, listed as not yet agreeing, or declared device differences are reported
+as xfail, never as passing. ``--reference-device cuda`` (and ``--torch-device``) work as
+on the command line.
 """
 
 import pytest
 
+from . import devices as device_mode
 from .backends import DEFAULT_IMPL
 from .cases import load_file
-from .cli import pending_for
+from .cli import CUDA_TIME_LIMIT, pending_for
 from .repro import repro_snippet
-from .runner import ERROR, FAILING, KNOWN, PENDING, SKIPPED, Runner
+from .runner import DEVICE_DIFFERENCE, ERROR, FAILING, KNOWN, PENDING, SKIPPED, Runner
 from .terminal import format_problems
 from .yaml_source import SourceError
 
@@ -21,6 +24,13 @@ def pytest_addoption(parser):
     group.addoption("--impl", default=DEFAULT_IMPL, help="module compared against torch in spec cases")
     group.addoption("--pending", default=None,
                     help="not-yet-agreeing list (default spec_cases/not_yet_agreeing.txt for reference_impl)")
+    group.addoption("--reference-device", choices=device_mode.DEVICES, default=None,
+                    help="the implementation's default device in spec cases (cuda: REFERENCE_IMPL_CUDA=emulate "
+                         "unless set)")
+    group.addoption("--torch-device", choices=device_mode.DEVICES, default=None,
+                    help="torch's default device in spec cases")
+    group.addoption("--device-differences", default=None,
+                    help=f"device-differences file (default {device_mode.DEVICE_DIFFERENCES_FILE}; '' for none)")
 
 
 RUNNER = pytest.StashKey[Runner]()
@@ -28,7 +38,17 @@ RUNNER = pytest.StashKey[Runner]()
 
 def pytest_configure(config):
     impl = config.getoption("--impl")
-    config.stash[RUNNER] = Runner(actual=impl, pending=pending_for(impl, config.getoption("--pending")))
+    reference_device = config.getoption("--reference-device")
+    torch_device = config.getoption("--torch-device")
+    on_cuda = "cuda" in (reference_device, torch_device)
+    if reference_device == "cuda":
+        device_mode.prepare_cuda_backend()
+    differences = (device_mode.differences_for(torch_device, config.getoption("--device-differences"))
+                   if reference_device == "cuda" else {})
+    config.stash[RUNNER] = Runner(actual=impl, pending=pending_for(impl, config.getoption("--pending")),
+                                  **({"time_limit": CUDA_TIME_LIMIT} if on_cuda else {}),
+                                  expected_device=torch_device, actual_device=reference_device,
+                                  device_differences=differences)
 
 
 def pytest_collect_file(file_path, parent):
@@ -85,6 +105,8 @@ class CaseItem(pytest.Item):
             pytest.xfail(f"not yet agreeing: {result.divergences[0].detail}")
         if result.verdict == KNOWN:
             pytest.xfail(f"known divergence: {self.case.known_divergence['reason']}")
+        if result.verdict == DEVICE_DIFFERENCE:
+            pytest.xfail(f"device difference: {result.device_difference}")
         if result.verdict in FAILING or result.verdict == ERROR:
             raise CaseFailure(result)
 

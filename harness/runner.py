@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 
 from .backends import BackendUnavailable, load_backend
 from .cases import Case
-from .compare import Divergence, Options, compare_traces
+from .compare import Divergence, Options, compare_traces, normalize_devices
 from .expectations import document_check, failed_claims
 from .sandbox import CaseCodeError
 from .trace import DEFAULT_TIME_LIMIT, CaseTimeout, Trace, run_trace
@@ -18,10 +18,12 @@ NOW_AGREEING = "now_agreeing"  # a known or pending case that agrees: update the
 SPEC_ERROR = "spec_error"  # the case's own claims fail on torch
 ERROR = "error"  # the case could not be run: bad code, timeout, missing backend, harness bug
 SKIPPED = "skipped"  # the device is not available here
+DEVICE_DIFFERENCE = "device_difference"  # differs, and is listed as differing only for being on a GPU
 
-VERDICTS = (AGREE, DIVERGE, KNOWN, PENDING, NOW_AGREEING, SPEC_ERROR, ERROR, SKIPPED)
+VERDICTS = (AGREE, DIVERGE, KNOWN, PENDING, DEVICE_DIFFERENCE, NOW_AGREEING, SPEC_ERROR, ERROR, SKIPPED)
 LABELS = {AGREE: "agree", DIVERGE: "diverge", KNOWN: "known divergence", PENDING: "not yet agreeing",
-          NOW_AGREEING: "now agreeing", SPEC_ERROR: "spec error", ERROR: "harness error", SKIPPED: "skipped"}
+          DEVICE_DIFFERENCE: "device difference", NOW_AGREEING: "now agreeing", SPEC_ERROR: "spec error",
+          ERROR: "harness error", SKIPPED: "skipped"}
 FAILING = (DIVERGE, NOW_AGREEING, SPEC_ERROR)  # verdicts that fail a test run
 
 
@@ -37,6 +39,7 @@ class CaseResult:
     error: str | None = None  # why the case could not be run (ERROR, SKIPPED)
     spec_errors: list = field(default_factory=list)  # claims that fail on torch
     document: dict | None = None  # doc_output check: {"mode", "text", "matches": {role: bool}}
+    device_difference: str | None = None  # the reason, when listed in the device-differences file
 
     @property
     def key(self):
@@ -58,6 +61,7 @@ class CaseResult:
             "error": self.error,
             "spec_errors": self.spec_errors,
             "document": self.document,
+            "device_difference": self.device_difference,
         }
 
     @classmethod
@@ -71,6 +75,7 @@ class CaseResult:
             data["error"],
             data["spec_errors"],
             data["document"],
+            data.get("device_difference"),
         )
 
 
@@ -79,13 +84,23 @@ class Runner:
 
     ``pending`` holds the ids of cases known not to agree yet (the ratchet list). Expected
     traces are kept, so running many implementations against one Runner runs torch once.
+
+    ``expected_device`` and ``actual_device`` (None, "cpu" or "cuda") are each backend's default
+    device while a case runs. With the implementation on cuda and torch on the CPU, device
+    fields are normalised before comparing (compare.normalize_devices). ``device_differences``
+    ({case key: reason}) lists cases that differ only because of the devices: they get the
+    DEVICE_DIFFERENCE verdict instead of failing.
     """
 
-    def __init__(self, expected="torch", actual="reference_impl", pending=(), time_limit=DEFAULT_TIME_LIMIT):
+    def __init__(self, expected="torch", actual="reference_impl", pending=(), time_limit=DEFAULT_TIME_LIMIT,
+                 expected_device=None, actual_device=None, device_differences=None):
         self.expected_name = expected
         self.actual_name = actual
         self.pending = frozenset(pending)
         self.time_limit = time_limit
+        self.expected_device = None if expected_device == "cpu" else expected_device
+        self.actual_device = None if actual_device == "cpu" else actual_device
+        self.device_differences = dict(device_differences or {})
         self._backends = {}
         self._expected_traces = {}
 
@@ -100,10 +115,20 @@ class Runner:
             raise backend
         return backend
 
+    def backend_module(self, name):
+        """The module of a backend loaded so far, or None."""
+        backend = self._backends.get(name)
+        return None if backend is None or isinstance(backend, BackendUnavailable) else backend.module
+
     def versions(self):
         """Versions of the backends that could be loaded so far, by module name."""
         return {name: backend.version for name, backend in self._backends.items()
                 if not isinstance(backend, BackendUnavailable)}
+
+    @property
+    def normalizes_devices(self):
+        """True when the implementation runs on cuda and torch on the CPU."""
+        return self.actual_device == "cuda" and self.expected_device is None
 
     def run(self, case):
         """One CaseResult per device the case asks for."""
@@ -114,14 +139,19 @@ class Runner:
         traces = {}
         try:
             backends = {"expected": self._backend(self.expected_name), "actual": self._backend(self.actual_name)}
+            for role, default in (("expected", self.expected_device), ("actual", self.actual_device)):
+                if default and not backends[role].supports(default):
+                    return CaseResult(case, ERROR, device, error=f"{backends[role].name} has no {default} device "
+                                      f"to run on by default{_cuda_hint(backends[role])}")
             missing = [b.name for b in backends.values() if not b.supports(device)]
             if missing:
                 return CaseResult(case, SKIPPED, device, error=f"{device} is not available to {', '.join(missing)}")
-            key = (case.id, case.code, case.seed, device)
+            key = (case.id, case.code, case.seed, device, self.expected_device)
             if key not in self._expected_traces:
-                self._expected_traces[key] = run_trace(case, backends["expected"], device, self.time_limit)
+                self._expected_traces[key] = run_trace(case, backends["expected"], device, self.time_limit,
+                                                       self.expected_device)
             traces["expected"] = self._expected_traces[key]
-            traces["actual"] = run_trace(case, backends["actual"], device, self.time_limit)
+            traces["actual"] = run_trace(case, backends["actual"], device, self.time_limit, self.actual_device)
             return self._judge(case, device, traces)
         except (CaseCodeError, CaseTimeout, BackendUnavailable) as error:
             return CaseResult(case, ERROR, device, traces=traces, error=str(error))
@@ -129,8 +159,10 @@ class Runner:
             return CaseResult(case, ERROR, device, traces=traces, error="harness error:\n" + traceback.format_exc())
 
     def _judge(self, case, device, traces):
+        spec_errors = failed_claims(case.expect, traces["expected"], case.tolerance)  # on torch as it ran
+        if self.normalizes_devices:
+            traces = {role: normalize_devices(trace) for role, trace in traces.items()}
         divergences = compare_traces(traces["expected"], traces["actual"], Options.for_case(case))
-        spec_errors = failed_claims(case.expect, traces["expected"], case.tolerance)
         broken_claims = [claim for claim in failed_claims(case.expect, traces["actual"], case.tolerance)
                          if claim not in spec_errors]
         if broken_claims:
@@ -139,11 +171,14 @@ class Runner:
                             for claim in broken_claims]
         result = CaseResult(case, AGREE, device, divergences, traces, spec_errors=spec_errors,
                             document=document_check(case.doc_output, traces) if case.doc_output else None)
+        result.device_difference = self.device_differences.get(result.key)
         result.verdict = self._verdict(case, result)
         return result
 
     def _verdict(self, case, result):
         listed = result.key in self.pending
+        if result.device_difference is not None:  # claims about torch on the CPU may fail on a GPU too
+            return DEVICE_DIFFERENCE if result.spec_errors or result.divergences else NOW_AGREEING
         if result.spec_errors:
             return SPEC_ERROR
         if not result.divergences:
@@ -151,3 +186,7 @@ class Runner:
         if case.known_divergence and {d.kind for d in result.divergences} <= set(case.known_divergence["what"]):
             return KNOWN
         return PENDING if listed else DIVERGE
+
+
+def _cuda_hint(backend):
+    return " (set REFERENCE_IMPL_CUDA=emulate, or cupy on a GPU)" if backend.name == "reference_impl" else ""

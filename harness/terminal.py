@@ -2,12 +2,26 @@
 
 import sys
 
-from .runner import AGREE, DIVERGE, ERROR, FAILING, KNOWN, LABELS, NOW_AGREEING, PENDING, SKIPPED, SPEC_ERROR, VERDICTS
+from .devices import summary as device_summary
+from .runner import (
+    AGREE,
+    DEVICE_DIFFERENCE,
+    DIVERGE,
+    ERROR,
+    FAILING,
+    KNOWN,
+    LABELS,
+    NOW_AGREEING,
+    PENDING,
+    SKIPPED,
+    SPEC_ERROR,
+    VERDICTS,
+)
 
-MARKS = {AGREE: "ok  ", DIVERGE: "DIFF", KNOWN: "known", PENDING: "todo", NOW_AGREEING: "NOW ",
-         SPEC_ERROR: "SPEC", ERROR: "ERR ", SKIPPED: "skip"}
-COLORS = {AGREE: "32", DIVERGE: "31", KNOWN: "36", PENDING: "33", NOW_AGREEING: "35", SPEC_ERROR: "31",
-          ERROR: "31;1", SKIPPED: "37"}
+MARKS = {AGREE: "ok  ", DIVERGE: "DIFF", KNOWN: "known", PENDING: "todo", DEVICE_DIFFERENCE: "dev ",
+         NOW_AGREEING: "NOW ", SPEC_ERROR: "SPEC", ERROR: "ERR ", SKIPPED: "skip"}
+COLORS = {AGREE: "32", DIVERGE: "31", KNOWN: "36", PENDING: "33", DEVICE_DIFFERENCE: "36", NOW_AGREEING: "35",
+          SPEC_ERROR: "31", ERROR: "31;1", SKIPPED: "37"}
 
 
 def _paint(text, verdict, color):
@@ -35,10 +49,16 @@ def format_problems(result, expected_label="torch", actual_label="impl"):
     if result.verdict == SPEC_ERROR:
         return "\n".join(f"  [spec error] {claim}" for claim in result.spec_errors)
     if result.verdict == NOW_AGREEING:
+        if result.device_difference is not None:
+            return "      agrees now: remove it from the device-differences file (or narrow its pairing)"
         known = result.case.known_divergence
         return ("      agrees now: remove its known_divergence" if known
                 else "      agrees now: remove it from the not-yet-agreeing list")
-    return format_divergences(result, expected_label, actual_label)
+    details = format_divergences(result, expected_label, actual_label)
+    if result.verdict == DEVICE_DIFFERENCE:
+        claims = "".join(f"\n  [claim on torch] {claim}" for claim in result.spec_errors)
+        return f"      device difference: {result.device_difference}{claims}" + (f"\n{details}" if details else "")
+    return details
 
 
 def _short(value, limit=160):
@@ -52,7 +72,16 @@ def format_run(run, color=False, verbose=False):
     Failing results show their details; pending and known ones only with ``verbose``.
     """
     expected, actual = run.backends["expected"], run.backends["actual"]
-    lines = [f"{expected} (expected) vs {actual} (under test)", ""]
+    lines = [f"{expected} (expected) vs {actual} (under test)"]
+    devices = run.environment.get("devices")
+    if devices:
+        lines.append(f"devices: {device_summary(devices)}")
+        if devices.get("host_fallbacks"):
+            fallbacks = list(devices["host_fallbacks"].items())
+            shown = ", ".join(f"{name} {count}" for name, count in fallbacks[:12])
+            more = f", … {len(fallbacks) - 12} more" if len(fallbacks) > 12 else ""
+            lines.append(f"host fallbacks (numpy functions run on the host, no kernel yet): {shown}{more}")
+    lines.append("")
     for error in run.load_errors:
         lines.append(f"{_paint(MARKS[ERROR], ERROR, color)} {error}")
     for result in run.results:
@@ -68,6 +97,8 @@ def format_run(run, color=False, verbose=False):
     drifted = sum(1 for r in run.results if r.drifted)
     lines += ["", f"{len(run.results)} results: {summary or 'nothing ran'}; {drifted} with document drift; "
                   f"{len(run.load_errors)} file errors"]
+    if run.environment.get("interrupted"):
+        lines.append(f"INTERRUPTED ({run.environment['interrupted']}): the remaining cases did not run")
     return "\n".join(lines)
 
 

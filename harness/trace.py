@@ -38,15 +38,18 @@ class Trace:
 
     backend: str
     version: str
-    device: str = "cpu"
+    device: str = "cpu"  # the case's device: what the name ``device`` is bound to
     steps: list = field(default_factory=list)
+    default_device: str | None = None  # the backend's default device for the run, when set (cuda)
+    normalized: list = field(default_factory=list)  # device fields rewritten by compare.normalize_devices
 
     def to_dict(self):
         return asdict(self)
 
     @classmethod
     def from_dict(cls, data):
-        return cls(data["backend"], data["version"], data["device"], [Step(**step) for step in data["steps"]])
+        return cls(data["backend"], data["version"], data["device"], [Step(**step) for step in data["steps"]],
+                   data.get("default_device"), data.get("normalized", []))
 
     def final_error(self):
         return self.steps[-1].error if self.steps else None
@@ -66,9 +69,11 @@ def split_statements(case):
             for node in module.body]
 
 
-def run_trace(case, backend, device="cpu", time_limit=DEFAULT_TIME_LIMIT):
+def run_trace(case, backend, device="cpu", time_limit=DEFAULT_TIME_LIMIT, default_device=None):
     """Run ``case`` on ``backend`` and observe it after every statement.
 
+    ``default_device`` (e.g. "cuda") is made the backend's default device for the run, where
+    factories put tensors that are not given a ``device=``; the previous default is restored.
     Raises CaseCodeError for code outside the allowed subset or tensors above the size cap,
     and CaseTimeout when the time limit passes.
     """
@@ -76,9 +81,10 @@ def run_trace(case, backend, device="cpu", time_limit=DEFAULT_TIME_LIMIT):
     observer = Observer(backend)
     namespace = {"__builtins__": case_builtins(backend, observer.object_id),
                  "torch": backend.module, "np": np, "device": device}
-    trace = Trace(backend.name, backend.version, device)
+    trace = Trace(backend.name, backend.version, device, default_device=default_device)
     backend.seed(case.seed)
-    with backend_state_restored(backend), _time_limit(time_limit, case):
+    with backend_state_restored(backend), default_device_set(backend, default_device), \
+            _time_limit(time_limit, case):
         for index, (line, source, node) in enumerate(statements):
             step = Step(index, line, source)
             trace.steps.append(step)
@@ -115,6 +121,21 @@ def backend_state_restored(backend):
             module.set_default_dtype(default_dtype)
         if hasattr(module, "set_printoptions"):
             module.set_printoptions(profile="default")
+
+
+@contextlib.contextmanager
+def default_device_set(backend, device):
+    """Make ``device`` the backend's default device meanwhile (nothing when it is None)."""
+    if device is None:
+        yield
+        return
+    module = backend.module
+    previous = module.get_default_device()
+    module.set_default_device(device)
+    try:
+        yield
+    finally:  # None, not device('cpu'): torch then drops its device mode altogether
+        module.set_default_device(None if str(previous) == "cpu" else previous)
 
 
 @contextlib.contextmanager
