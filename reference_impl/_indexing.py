@@ -281,7 +281,7 @@ class _AdvancedIndex:
         order = _layout.iteration_order(self.result_shape, operands)[::-1]  # slowest first
         padded = [np.broadcast_to(self.numpy_key[dim], self.shape).reshape(self.padded_shape) for dim in self.dims]
         walked = [np.transpose(np.broadcast_to(array, self.result_shape), order).reshape(-1) for array in padded]
-        bad = np.zeros(walked[0].shape, dtype=bool)
+        bad = np.zeros(walked[0].shape, dtype=bool, like=walked[0])  # where the indices live
         for array, size in zip(walked, self.sizes):
             bad |= (array < -size) | (array >= size)
         return order, walked, int(np.argmax(bad)) if bad.any() else None

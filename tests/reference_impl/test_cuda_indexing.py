@@ -612,27 +612,19 @@ def _assign(x, key, value):
     return x
 
 
-def _blocked(where):
-    """An op whose op code still builds host arrays from device data (reported, not changed
-    here): strict, so the test says so once it works."""
-    return pytest.mark.xfail(strict=True, reason=f"op code makes host arrays: {where}")
-
-
 END_TO_END = [
     ("x[[0, 2]]", lambda x, d: x[[0, 2]]),
-    pytest.param("x[x > 3]", lambda x, d: x[x > 3], marks=_blocked(
-        "_indexing.py:284-286, _AdvancedIndex.walk ors device index values into a host np.zeros")),
+    ("x[x > 3]", lambda x, d: x[x > 3]),
     ("x[:, 1] = 0", lambda x, d: _assign(x, (slice(None), 1), 0.0)),
     ("x[[0, 0], [1, 1]] += 1", lambda x, d: _assign(x, ([0, 0], [1, 1]), x[[0, 0], [1, 1]] + 1)),
-    pytest.param("x[index] = ones", lambda x, d: _assign(x, torch.tensor([0, 2], device=d), torch.ones(4, device=d)),
-                 marks=_blocked("_indexing.py:404 calls _AdvancedIndex.walk, 284-286")),
+    ("x[index] = ones", lambda x, d: _assign(x, torch.tensor([0, 2], device=d), torch.ones(4, device=d))),
     ("x[x > 5] = 0.5", lambda x, d: _assign(x, x > 5, 0.5)),
     ("torch.cat", lambda x, d: torch.cat([x, x * 2], 1)),
     ("torch.stack", lambda x, d: torch.stack([x, x.flip(1)], 2)),
     ("x.flip(0)", lambda x, d: x.flip(0)),
     ("x.t().flip(1)", lambda x, d: x.t().flip(1)),
-    pytest.param("x.nonzero()", lambda x, d: x.nonzero(), marks=_blocked(
-        "_movement.py:693, nonzero wraps its device buffer in a Storage made without device=")),
+    ("x.nonzero()", lambda x, d: x.nonzero()),
+    ("0-dim nonzero", lambda x, d: torch.tensor(5.0, device=d).nonzero()),
     ("torch.gather", lambda x, d: torch.gather(x, 1, torch.tensor([[0, 0], [1, 0], [3, 2]], device=d))),
     ("index_select", lambda x, d: torch.index_select(x, 0, torch.tensor([2, 0, 2], device=d))),
     ("masked_select", lambda x, d: torch.masked_select(x, x > 5)),
