@@ -690,7 +690,8 @@ def nonzero(input, *, as_tuple=False):
     columns = np.nonzero(array) if input.dim() else ()
     count = int(np.count_nonzero(array))
     buffer = np.concatenate(columns).astype(np.int64) if columns else np.empty(0, np.int64, like=array)
-    return Tensor._make(Storage(buffer.reshape(-1), _dtype.int64, device=input.device), (count, input.dim()), (1, count))
+    storage = Storage(buffer.reshape(-1), _dtype.int64, device=input.device)
+    return Tensor._make(storage, (count, input.dim()), (1, count))
 
 
 @tensor_method()
