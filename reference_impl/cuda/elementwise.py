@@ -426,3 +426,12 @@ def compile_tier_sources():
     add("add", [i8, f32], f32, f32)  # promotion: each operand converts on load
     add("copy", [f64], f16, f16, "int")
     return sources
+
+
+@implements(np.round, np.around)
+def round_(a, decimals=0, out=None):
+    """numpy's round: half to even, through a power of ten when ``decimals`` is given."""
+    if decimals == 0:
+        return np.rint(a, out=out)
+    scale = 10.0 ** decimals
+    return np.true_divide(np.rint(np.multiply(a, scale)), scale, out=out).astype(a.dtype, copy=False)
