@@ -64,15 +64,12 @@ print('cupy', cupy.__version__, 'devices', cupy.cuda.runtime.getDeviceCount())"
 
 spec spec_cuda_vs_cuda 150 --reference-device cuda --torch-device cuda
 
-# Kernel unit tests: the files that choose CuPy when REFERENCE_IMPL_CUDA=cupy. The others pin the
-# emulation, and the NVRTC compile tier needs no GPU: CI runs those.
-mapfile -t cuda_tests < <(grep -l 'REFERENCE_IMPL_CUDA.*"cupy"' tests/reference_impl/test_cuda_*.py)
-if ((${#cuda_tests[@]})); then
-    step cuda_tests 90 "$out/cuda_tests.log" env REFERENCE_IMPL_CUDA=cupy python -m pytest -q -rfEs \
-        -p no:cacheprovider --noconftest "${cuda_tests[@]}"
-else
-    echo "== cuda_tests: no test file runs on CuPy" | tee -a "$out/summary.txt"
-fi
+# Kernel unit tests: the files that run on tests/reference_impl/cuda_backend.py's backend (CuPy
+# when REFERENCE_IMPL_CUDA=cupy). The emulation's own tests and the NVRTC compile tier need no GPU.
+mapfile -t cuda_tests < <(grep -l 'from .cuda_backend import' tests/reference_impl/test_cuda_*.py)
+step cuda_tests 120 "$out/cuda_tests.log" env REFERENCE_IMPL_CUDA=cupy python -m pytest -q -rfEs \
+    -p no:cacheprovider --noconftest "${cuda_tests[@]}"
+step probe_errors 30 "$out/cuda_errors.txt" python tools/probe_cuda_errors.py
 
 step gpu_kernels 45 "$out/gpu_kernels.log" python scripts/gpu_kernels.py "$out/gpu_results.md"
 spec spec_explicit_cuda 30 --device cuda

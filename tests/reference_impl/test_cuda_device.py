@@ -2,7 +2,6 @@
 print, and torch's errors for mixing devices. The kernels themselves are checked in the
 other test_cuda_* files."""
 
-import shutil
 
 import numpy as np
 import pytest
@@ -10,14 +9,9 @@ import pytest
 import reference_impl as rt
 from reference_impl.cuda import runtime
 
-pytestmark = pytest.mark.skipif(shutil.which("g++") is None, reason="the CUDA host emulation compiles with g++")
+from .cuda_backend import BACKEND, cuda_backend, requires_backend  # noqa: F401 (an autouse fixture)
 
-
-@pytest.fixture(autouse=True, scope="module")
-def emulated_cuda():
-    runtime.use("emulate")
-    yield
-    runtime.use(None)
+pytestmark = requires_backend
 
 
 def test_a_cuda_backend_reports_one_device():
@@ -31,7 +25,7 @@ def test_without_a_backend_cuda_is_refused_as_a_cpu_only_torch_refuses_it():
         with pytest.raises(AssertionError, match="Torch not compiled with CUDA enabled"):
             rt.zeros(2, device="cuda")
     finally:
-        runtime.use("emulate")
+        runtime.use(BACKEND)
 
 
 @pytest.mark.parametrize("make", [

@@ -5,24 +5,18 @@ Each case calls the numpy ufunc on DeviceArrays, so this checks the whole route 
 takes on a CUDA tensor: ``__array_ufunc__``, numpy's dtype rules, the kernel, the layout.
 """
 
-import shutil
 
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reference_impl.cuda import elementwise, runtime
+from reference_impl.cuda import elementwise
 from reference_impl.cuda.device_array import DeviceArray
 
-pytestmark = pytest.mark.skipif(shutil.which("g++") is None, reason="the CUDA host emulation compiles with g++")
+from .cuda_backend import BACKEND, cuda_backend, requires_backend  # noqa: F401 (an autouse fixture)
 
-
-@pytest.fixture(autouse=True, scope="module")
-def emulated_cuda():
-    runtime.use("emulate")
-    yield
-    runtime.use(None)
+pytestmark = requires_backend
 
 
 VALUES = np.array([-7.5, -2.0, -0.5, 0.0, 0.25, 1.0, 3.0, 6.5, np.nan, np.inf, -np.inf, 100.0])

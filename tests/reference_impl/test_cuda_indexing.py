@@ -11,7 +11,6 @@ rather than running on the host. Runs on the CUDA emulation (g++);
 
 import os
 import re
-import shutil
 
 import numpy as np
 import pytest
@@ -19,26 +18,24 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import reference_impl as torch
-from reference_impl.cuda import indexing, runtime
+from reference_impl.cuda import indexing
 from reference_impl.cuda.device_array import DeviceArray
 
-BACKEND = "cupy" if os.environ.get("REFERENCE_IMPL_CUDA") == "cupy" else "emulate"
+from .cuda_backend import BACKEND, cuda_backend, requires_backend  # noqa: F401 (an autouse fixture)
 
-pytestmark = pytest.mark.skipif(BACKEND == "emulate" and shutil.which("g++") is None,
-                                reason="the CUDA host emulation compiles kernels with g++")
+pytestmark = requires_backend
 
 
 @pytest.fixture(autouse=True, scope="module")
-def cuda_backend():
-    runtime.use(BACKEND)
-    strict = os.environ.get("REFERENCE_IMPL_CUDA_STRICT")
+def strict():
+    """No host fallbacks: every numpy call here must run as a kernel."""
+    previous = os.environ.get("REFERENCE_IMPL_CUDA_STRICT")
     os.environ["REFERENCE_IMPL_CUDA_STRICT"] = "1"
     yield
-    if strict is None:
+    if previous is None:
         del os.environ["REFERENCE_IMPL_CUDA_STRICT"]
     else:
-        os.environ["REFERENCE_IMPL_CUDA_STRICT"] = strict
-    runtime.use(None)
+        os.environ["REFERENCE_IMPL_CUDA_STRICT"] = previous
 
 
 def device(host):

@@ -7,7 +7,6 @@ section runs the tensor ops that use these kernels against the same ops on CPU t
 """
 
 import re
-import shutil
 
 import numpy as np
 import pytest
@@ -15,19 +14,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import reference_impl as torch
-from reference_impl.cuda import linalg, runtime, sorting
+from reference_impl.cuda import linalg, sorting
 from reference_impl.cuda.device_array import DeviceArray, host_fallbacks
 
-pytestmark = pytest.mark.skipif(shutil.which("g++") is None, reason="the CUDA host emulation compiles with g++")
+from .cuda_backend import cuda_backend, requires_backend  # noqa: F401 (an autouse fixture)
+
+pytestmark = requires_backend
 
 rng = np.random.default_rng(1234)
-
-
-@pytest.fixture(autouse=True, scope="module")
-def emulated_cuda():
-    runtime.use("emulate")
-    yield
-    runtime.use(None)
 
 
 def up(host):

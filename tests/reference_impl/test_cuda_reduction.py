@@ -9,8 +9,6 @@ autograd, compared with the CPU.
 Runs on the CUDA emulation (g++); ``REFERENCE_IMPL_CUDA=cupy`` runs it on a GPU instead.
 """
 
-import os
-import shutil
 import warnings
 
 import numpy as np
@@ -19,20 +17,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import reference_impl as torch
-from reference_impl.cuda import nvrtc, reduction, runtime
+from reference_impl.cuda import nvrtc, reduction
 from reference_impl.cuda.device_array import DeviceArray, host_fallbacks
 
-BACKEND = "cupy" if os.environ.get("REFERENCE_IMPL_CUDA") == "cupy" else "emulate"
+from .cuda_backend import BACKEND, cuda_backend, requires_backend  # noqa: F401 (an autouse fixture)
 
-pytestmark = pytest.mark.skipif(BACKEND == "emulate" and shutil.which("g++") is None,
-                                reason="the CUDA host emulation compiles kernels with g++")
-
-
-@pytest.fixture(autouse=True, scope="module")
-def cuda_backend():
-    runtime.use(BACKEND)
-    yield
-    runtime.use(None)
+pytestmark = requires_backend
 
 
 ALL_DTYPES = ["bool", "uint8", "int8", "int16", "int32", "int64", "float16", "float32", "float64"]
