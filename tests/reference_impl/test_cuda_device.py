@@ -146,3 +146,25 @@ def test_implicit_host_copies_of_device_arrays_are_refused():
     with pytest.raises(TypeError, match="Implicit conversion of a CUDA array to numpy is not allowed"):
         np.asarray(array)
     assert array.get().tolist() == [1.0, 1.0]
+
+
+def test_a_numpy_function_without_a_kernel_runs_on_the_host_and_is_counted(monkeypatch):
+    from reference_impl.cuda import device_array
+
+    monkeypatch.delenv("REFERENCE_IMPL_CUDA_STRICT", raising=False)
+    array = rt.arange(6.0, device="cuda")._array()
+    before = device_array.host_fallbacks["gradient"]
+    result = np.gradient(array)  # no kernel of ours: numpy computes it on a host copy
+    assert isinstance(result, device_array.DeviceArray)
+    np.testing.assert_array_equal(result.get(), np.gradient(np.arange(6.0)))
+    assert device_array.host_fallbacks["gradient"] == before + 1
+    monkeypatch.setenv("REFERENCE_IMPL_CUDA_STRICT", "1")
+    with pytest.raises(NotImplementedError, match="no CUDA kernel for numpy's gradient"):
+        np.gradient(array)
+
+
+def test_a_function_that_writes_its_argument_never_runs_on_a_host_copy(monkeypatch):
+    monkeypatch.delenv("REFERENCE_IMPL_CUDA_STRICT", raising=False)
+    array = rt.zeros(4, device="cuda")._array()
+    with pytest.raises(NotImplementedError, match="writes in place"):
+        np.place(array, np.ones(4, bool), [1.0])
