@@ -1,7 +1,15 @@
 """The host emulation runs reference_impl's real CUDA kernels on numpy buffers, in both
 thread orders, and catches what a GPU would leave undefined (a missing barrier, barrier
-divergence, ill-typed arguments)."""
+divergence, ill-typed arguments).
 
+The kernel tests launch the generated kernels themselves (``elementwise.elementwise_source``,
+``reduction.reduction_source``, ``indexing.advanced_source``, ``linalg.matmul_source``) through
+``HostKernel``, with the arguments their launchers pass, on numpy views: a pointer is the
+view's first element, its layout the view's element strides. The ops above them are tested
+through CUDA tensors in the other test_cuda_*.py files.
+"""
+
+import math
 import os
 import shutil
 import subprocess
@@ -10,8 +18,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from reference_impl.cuda import emulation, kernels
+from reference_impl.cuda import elementwise, emulation, indexing, linalg, reduction
 from reference_impl.cuda.emulation import (
     EmulationCompileError,
     EmulationRuntimeError,
@@ -31,38 +41,18 @@ def i64(values):
     return HostPointer(np.asarray(values, dtype=np.int64))
 
 
-def operand(view):
-    """A kernel's (pointer, strides, offset) triple for a numpy view: the pointer is the
-    view's base array, so views into it (slices, transposes) carry a storage offset."""
-    base = view
-    while isinstance(base.base, np.ndarray):
-        base = base.base
-    itemsize = view.itemsize
-    offset = (view.__array_interface__["data"][0] - base.__array_interface__["data"][0]) // itemsize
-    return HostPointer(base), i64([s // itemsize for s in view.strides]), np.int64(offset)
+def estrides(view):
+    """A numpy view's strides in elements, as a DeviceArray's ``estrides``."""
+    return tuple(s // view.itemsize for s in view.strides)
 
 
-def kernel(source_and_name):
-    name, source = source_and_name
+def row_major(shape):
+    return tuple(math.prod(shape[d + 1:]) for d in range(len(shape)))
+
+
+def kernel(name_and_source):
+    name, source = name_and_source
     return HostKernel(source, name)
-
-
-def elementwise_args(operands, out):
-    """Arguments of kernels.binary_source/unary_source kernels: each operand, then out, then
-    the shape; the contiguous fast path where every view is dense and offset-free."""
-    dense = all(v.flags.c_contiguous and v.shape == out.shape and v.base is None for v in (*operands, out))
-    args = [part for view in (*operands, out) for part in operand(view)]
-    return (*args, i64(out.shape), np.int32(out.ndim), np.int64(out.size), np.int32(dense))
-
-
-def run_binary(op, a, b, out, compute):
-    k = kernel(kernels.binary_source(op, a.dtype.name, b.dtype.name, out.dtype.name, compute))
-
-    def make_args():
-        fresh = np.zeros_like(out)
-        return elementwise_args((a, b), fresh), [fresh]
-
-    return run_in_both_orders(k, GRID, BLOCK, make_args)[0]
 
 
 RNG = np.random.default_rng(0)
@@ -71,66 +61,136 @@ RNG = np.random.default_rng(0)
 # ---- elementwise ------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("dtype", ["float32", "float64", "int64", "int32", "uint8", "int8", "float16"])
-def test_binary_add_contiguous(dtype):
-    a = (RNG.random((5, 7)) * 50).astype(dtype)
-    b = (RNG.random((5, 7)) * 50).astype(dtype)
-    out = run_binary("add", a, b, np.empty((5, 7), dtype), dtype)
-    np.testing.assert_array_equal(out, a + b)
+def elementwise_kernel(name, in_dtypes, compute, out_dtype, index_type="i64"):
+    """The kernel ``elementwise.elementwise`` generates for ufunc ``name``: every input
+    converted to ``compute`` on load, the statement for that compute type, the output
+    computed in its own dtype."""
+    compute, out_dtype = np.dtype(compute), np.dtype(out_dtype)
+    return kernel(elementwise.elementwise_source(
+        name, elementwise.statement(name, compute), [np.dtype(d) for d in in_dtypes], [compute] * len(in_dtypes),
+        [out_dtype], [out_dtype], index_type))
 
 
-def test_binary_on_transposed_sliced_and_broadcast_operands():
+def elementwise_args(inputs, out):
+    """``elementwise.launch``'s arguments: the inputs broadcast to ``out``'s shape (stride 0
+    along broadcast dims), every operand's element strides in one list, and the dense fast
+    path where every operand is row-major."""
+    shape = out.shape
+    views = [np.broadcast_to(x, shape) for x in inputs] + [out]
+    strides = [estrides(view) for view in views]
+    dense = all(each == row_major(shape) for each in strides)
+    return (np.int64(out.size), np.int32(max(out.ndim, 1)), i64(list(shape) or [1]),
+            i64([s for each in strides for s in (each or (0,))]), np.int32(dense), *(HostPointer(v) for v in views))
+
+
+def run_elementwise(name, inputs, compute, out_dtype, index_type="i64"):
+    k = elementwise_kernel(name, [x.dtype for x in inputs], compute, out_dtype, index_type)
+    shape = np.broadcast_shapes(*(x.shape for x in inputs))
+
+    def make_args():
+        out = np.zeros(shape, out_dtype)
+        return elementwise_args(inputs, out), [out]
+
+    return run_in_both_orders(k, GRID, BLOCK, make_args)[0]
+
+
+@pytest.mark.parametrize("dtype", ["bool", "uint8", "int8", "int32", "int64", "float16", "float32", "float64"])
+def test_add_on_the_dense_path(dtype):
+    values = RNG.random(80) * 120  # small ints wrap around, as numpy's do
+    a = values.astype(dtype)[3:38].reshape(5, 7)  # dense, at an offset into its buffer
+    b = (RNG.random((5, 7)) * 120).astype(dtype)
+    out = run_elementwise("add", [a, b], dtype, dtype, "int")
+    np.testing.assert_array_equal(out, np.add(a, b))
+
+
+@pytest.mark.parametrize("index_type", ["int", "i64"])
+def test_multiply_on_transposed_sliced_and_broadcast_operands(index_type):
     storage = RNG.standard_normal((9, 12)).astype(np.float32)
-    a = storage[1:8, 2:11].T  # transposed, with a storage offset: shape (9, 7)
-    b = RNG.standard_normal(7).astype(np.float32)
-    b_wide = np.broadcast_to(b, (9, 7))  # stride 0 along the first dim
-    out = run_binary("mul", a, b_wide, np.empty((9, 7), np.float32), "float32")
+    a = storage[1:8, 2:11].T  # transposed, at an offset: shape (9, 7)
+    b = RNG.standard_normal(7).astype(np.float32)  # broadcast along the first dim: stride 0
+    out = run_elementwise("multiply", [a, b], np.float32, np.float32, index_type)
     np.testing.assert_array_equal(out, a * b)
 
 
-def test_binary_writes_a_strided_output():
+def test_subtract_writes_a_strided_output():
     a = RNG.standard_normal((4, 6))
     b = RNG.standard_normal((4, 6))
-    k = kernel(kernels.binary_source("sub", "float64", "float64", "float64", "float64"))
     storage = np.full((6, 4), 7.0)
     out = storage.T  # the kernel must write through out's strides
-    k(GRID, BLOCK, elementwise_args((a, b), out))
+    elementwise_kernel("subtract", [np.float64, np.float64], np.float64, np.float64)(
+        GRID, BLOCK, elementwise_args([a, b], out))
     np.testing.assert_array_equal(out, a - b)
 
 
-def test_binary_promotes_and_compares():
+@st.composite
+def layouts(draw, ndim):
+    """(dim order, step per dim) of a view: dims permuted in memory, each stepped by a
+    positive or negative stride."""
+    return draw(st.permutations(range(ndim))), [draw(st.sampled_from((1, 2, -1, -3))) for _ in range(ndim)]
+
+
+def laid_out(layout, values):
+    """A view equal to ``values`` whose memory has ``layout``: a slice of a larger buffer,
+    holding the values at the view's positions and 0 elsewhere."""
+    order, steps = layout
+    sizes = [values.shape[d] for d in order]
+    storage = np.zeros([abs(step) * size + 1 for step, size in zip(steps, sizes)], values.dtype)
+    view = storage[tuple(slice(1, 1 + step * size, step) if step > 0 else slice(-step * size, 0, step)
+                         for step, size in zip(steps, sizes)) + (Ellipsis,)]  # a view even with no dims
+    view = view.transpose(np.argsort(order))
+    view[...] = values
+    return view
+
+
+@settings(max_examples=25, deadline=None)
+@given(data=st.data())
+def test_any_layout_of_inputs_and_output(data):
+    """Permuted, stepped, reversed (negative strides) and broadcast operands, into an output
+    laid out the same ways: the strided path's offsets come from ``strided_offsets``."""
+    shape = tuple(data.draw(st.lists(st.integers(1, 5), min_size=1, max_size=3)))
+    b_shape = tuple(data.draw(st.sampled_from((size, 1))) for size in shape)[data.draw(st.integers(0, len(shape))):]
+    a = laid_out(data.draw(layouts(len(shape))), RNG.standard_normal(shape))
+    b = laid_out(data.draw(layouts(len(b_shape))), RNG.standard_normal(b_shape))
+    out_layout = data.draw(layouts(len(shape)))
+    k = elementwise_kernel("subtract", [np.float64, np.float64], np.float64, np.float64)
+
+    def make_args():
+        out = laid_out(out_layout, np.full(shape, np.nan))
+        return elementwise_args([a, b], out), [out.base, out]
+
+    np.testing.assert_array_equal(run_in_both_orders(k, GRID, BLOCK, make_args)[1], a - b)
+
+
+def test_inputs_convert_on_load_to_numpys_promoted_type():
     a = np.arange(-6, 6, dtype=np.int64).reshape(3, 4)
     b = np.linspace(-2, 2, 12, dtype=np.float32).reshape(3, 4)
-    np.testing.assert_array_equal(run_binary("add", a, b, np.empty((3, 4), np.float32), "float32"),
-                                  (a.astype(np.float32) + b))
-    c = np.array([[1, 5, 3, 2]] * 3, dtype=np.int64)
-    np.testing.assert_array_equal(run_binary("lt", a, c, np.empty((3, 4), np.bool_), "int64"), a < c)
+    in_compute, out_dtype = elementwise.resolve("add", np.add, [a, b])
+    assert out_dtype == np.float64
+    np.testing.assert_array_equal(run_elementwise("add", [a, b], in_compute[0], out_dtype), a + b)
+    small = np.array([0, 200, 255, 7], np.uint8)
+    signed = np.array([[-5], [100], [127]], np.int8)  # broadcast along the second dim
+    in_compute, out_dtype = elementwise.resolve("less", np.less, [small, signed])
+    assert (in_compute[0], out_dtype) == (np.int16, np.bool_)  # compared as int16: 200 > -5
+    np.testing.assert_array_equal(run_elementwise("less", [small, signed], in_compute[0], out_dtype),
+                                  small < signed)
 
 
 def test_float16_goes_through_float():
     a = (RNG.standard_normal(40) * 100).astype(np.float16)
     b = (RNG.standard_normal(40) * 100).astype(np.float16)
-    out = run_binary("div", a, b, np.empty(40, np.float16), "float16")
-    np.testing.assert_array_equal(out, (a.astype(np.float32) / b.astype(np.float32)).astype(np.float16))
+    np.testing.assert_array_equal(run_elementwise("true_divide", [a, b], np.float16, np.float16), a / b)
 
 
-@pytest.mark.parametrize("op, reference", [
-    ("exp", np.exp), ("log", np.log), ("sqrt", np.sqrt), ("tanh", np.tanh),
-    ("sigmoid", lambda x: 1 / (1 + np.exp(-x))), ("relu", lambda x: np.maximum(x, 0)), ("neg", np.negative),
+@pytest.mark.parametrize("name, reference", [
+    ("exp", np.exp), ("log", np.log), ("sqrt", np.sqrt), ("tanh", np.tanh), ("negative", np.negative),
 ])
 @pytest.mark.parametrize("dtype, rtol", [("float32", 3e-7), ("float64", 1e-15), ("float16", 1e-3)])
-def test_unary(op, reference, dtype, rtol):
+def test_unary(name, reference, dtype, rtol):
     x = (RNG.random((6, 5)) * 4 + 0.1).astype(dtype)
-    if op in ("tanh", "sigmoid", "relu", "neg"):
+    if name in ("tanh", "negative"):
         x = x - np.asarray(2, dtype)
     x_view = x[::2].T  # strided
-    k = kernel(kernels.unary_source(op, dtype, dtype))
-
-    def make_args():
-        out = np.zeros(x_view.shape, dtype)
-        return elementwise_args((x_view,), out), [out]
-
-    (out,) = run_in_both_orders(k, GRID, BLOCK, make_args)
+    out = run_elementwise(name, [x_view], dtype, dtype)
     expected = reference(x_view.astype(np.float64)).astype(dtype)
     np.testing.assert_allclose(out, expected, rtol=rtol, atol=0)
 
@@ -156,50 +216,103 @@ def test_math_overloads_compute_float_in_float():
 # ---- reductions and atomics -------------------------------------------------------------------
 
 
-def sum_args(a, out):
-    """Arguments of a kernels.sum_source kernel over the view ``a``."""
-    pointer, strides, offset = operand(a)
-    dense = a.flags.c_contiguous and a.base is None
-    return pointer, strides, offset, i64(a.shape), np.int32(a.ndim), np.int64(a.size), HostPointer(out), np.int32(dense)
+def reduction_args(source, target, *, outputs, count, n, chunk, chunks, group, lane_stride, kept_shape,
+                   kept_strides, out_strides, shape, strides):
+    """``reduction._launch``'s arguments, the layout lists as given (each at least one entry)."""
+    return (np.int64(outputs), np.int64(count), np.int64(n), np.int64(chunk), np.int64(chunks), np.int32(group),
+            np.int32(lane_stride), np.int32(len(kept_shape)), i64(kept_shape), i64(kept_strides), i64(out_strides),
+            np.int32(len(shape)), i64(shape), i64(strides), HostPointer(source), HostPointer(target))
 
 
-def run_sum(in_dtype, acc_dtype, a, block=256, grid=GRID):
-    k = kernel(kernels.sum_source(in_dtype, acc_dtype, block))
+def reduce_on_host(each, a, axes, compute, out_dtype, *, chunks=1):
+    """``reduction.reduce``'s launches of the Reduction ``each`` over the ``axes`` of the numpy
+    view ``a``: one pass, or with ``chunks`` > 1 the split reduction's two (an accumulator per
+    chunk, then each output from its chunks'). Groups and blocks are ``reduction._plan``'s, the
+    grid at most 2 blocks (so blocks loop over outputs); every launch runs in both thread
+    orders. The kept and reduced dims go to the kernel unmerged: it walks any number of each."""
+    compute, out_dtype = np.dtype(compute), np.dtype(out_dtype)
+    kept = [d for d in range(a.ndim) if d not in axes]
+    result_shape = tuple(a.shape[d] for d in kept)
+    outputs, n = math.prod(result_shape), math.prod(a.shape[d] for d in axes)
+    kept_shape, kept_strides = list(result_shape) or [1], [estrides(a)[d] for d in kept] or [0]
+    shape, strides = [a.shape[d] for d in axes] or [1], [estrides(a)[d] for d in axes] or [0]
+    outputs_inner = outputs > 1 and min(map(abs, kept_strides)) < min(map(abs, strides))
 
-    def make_args():
-        out = np.zeros(1, acc_dtype)
-        return sum_args(a, out), [out]
+    def launch(mode, source, make_target, *, n, chunk, chunks, kept_strides, shape, strides, outputs_inner):
+        name, code = reduction.reduction_source(each, mode, source.dtype, compute, out_dtype)
+        group, lane_stride, block, grid = reduction._plan(outputs * chunks, chunk, outputs_inner)
 
-    return run_in_both_orders(k, grid, block, make_args)[0][0]
+        def make_args():
+            target = make_target()
+            return reduction_args(source, target, outputs=outputs, count=math.prod(a.shape[d] for d in axes), n=n,
+                                  chunk=chunk, chunks=chunks, group=group, lane_stride=lane_stride,
+                                  kept_shape=kept_shape, kept_strides=kept_strides,
+                                  out_strides=list(row_major(result_shape)) or [0], shape=shape,
+                                  strides=strides), [target]
+
+        return run_in_both_orders(HostKernel(code, name), min(grid, 2), block, make_args)[0]
+
+    if chunks == 1:
+        return launch("full", a, lambda: np.zeros(result_shape, out_dtype), n=n, chunk=n, chunks=1,
+                      kept_strides=kept_strides, shape=shape, strides=strides, outputs_inner=outputs_inner)
+    chunk = -(-n // chunks)
+    chunks = -(-n // chunk)
+    partial_bytes = chunks * outputs * reduction._acc_itemsize(each, compute)
+    partials = launch("partial", a, lambda: np.zeros(partial_bytes, np.uint8), n=n, chunk=chunk, chunks=chunks,
+                      kept_strides=kept_strides, shape=shape, strides=strides, outputs_inner=outputs_inner)
+    return launch("final", partials, lambda: np.zeros(result_shape, out_dtype), n=chunks, chunk=chunks, chunks=1,
+                  kept_strides=list(row_major(kept_shape)), shape=[chunks], strides=[outputs],
+                  outputs_inner=outputs > 1)
 
 
-def test_int64_sum_with_negative_values_is_exact():
+def test_int64_sums_with_negative_values_are_exact_in_one_pass_and_in_two():
     a = RNG.integers(-(2**40), 2**40, size=3000, dtype=np.int64)
-    assert run_sum("int64", "int64", a) == a.sum()
+    assert reduce_on_host(reduction.SUM, a, (0,), np.int64, np.int64) == a.sum()
+    assert reduce_on_host(reduction.SUM, a, (0,), np.int64, np.int64, chunks=5) == a.sum()
 
 
-@pytest.mark.parametrize("in_dtype, acc_dtype, rtol", [("float32", "float32", 1e-5), ("float64", "float64", 1e-13),
-                                                       ("float16", "float32", 1e-5)])
-def test_float_sums(in_dtype, acc_dtype, rtol):
+@pytest.mark.parametrize("in_dtype, compute, rtol", [("float32", "float32", 1e-5), ("float64", "float64", 1e-13),
+                                                     ("float16", "float32", 1e-5)])
+def test_float_sums(in_dtype, compute, rtol):
     a = RNG.standard_normal(2000).astype(in_dtype) + 1
-    np.testing.assert_allclose(run_sum(in_dtype, acc_dtype, a), a.astype(np.float64).sum(), rtol=rtol)
+    np.testing.assert_allclose(reduce_on_host(reduction.SUM, a, (0,), compute, compute), a.astype(np.float64).sum(),
+                               rtol=rtol)
 
 
-def test_sum_of_a_strided_view():
+def test_sum_of_a_strided_view_over_two_dims():
     storage = RNG.integers(-100, 100, size=(40, 30), dtype=np.int64)
-    view = storage[3:37:2, ::-3].T
-    assert run_sum("int64", "int64", view) == view.sum()
+    view = storage[3:37:2, ::-3].T  # transposed, stepped, reversed: the reduced dims walk strided_offset
+    assert reduce_on_host(reduction.SUM, view, (0, 1), np.int64, np.int64) == view.sum()
+
+
+def test_column_sums_put_neighbouring_outputs_on_neighbouring_threads():
+    a = RNG.integers(-1000, 1000, size=(300, 40), dtype=np.int64)
+    np.testing.assert_array_equal(reduce_on_host(reduction.SUM, a, (0,), np.int64, np.int64), a.sum(axis=0))
+
+
+def test_argmax_takes_the_first_extreme_and_the_first_nan():
+    a = RNG.integers(0, 5, size=(37, 50)).astype(np.float64)  # many ties
+    a[5, [30, 7]] = np.nan
+    a[9, 40] = np.nan
+    np.testing.assert_array_equal(reduce_on_host(reduction.ARGMAX, a, (1,), np.float64, np.int64),
+                                  np.argmax(a, axis=1))
+    long = np.zeros(6000)
+    long[[5000, 3500, 2500]] = 7.0  # the first in the second of three chunks
+    assert reduce_on_host(reduction.ARGMAX, long, (0,), np.float64, np.int64, chunks=3) == 2500
 
 
 def test_a_reduction_missing_its_barrier_depends_on_thread_order():
-    name, source = kernels.sum_source("int64", "int64", 64)
-    broken = source.replace("__syncthreads();", "", 1)  # partial[] is read before every thread wrote it
-    assert broken != source
+    name, source = reduction.reduction_source(reduction.SUM, "full", "int64", "int64", "int64")
+    staged = "partial[t] = a;\n        __syncthreads();"
+    assert staged in source
+    broken = source.replace(staged, "partial[t] = a;")  # the tree reads slots before their lanes wrote them
     a = np.arange(1, 1001, dtype=np.int64)
 
     def make_args():
-        out = np.zeros(1, np.int64)
-        return sum_args(a, out), [out]
+        out = np.zeros((), np.int64)
+        return reduction_args(a, out, outputs=1, count=a.size, n=a.size, chunk=a.size, chunks=1, group=64,
+                              lane_stride=1, kept_shape=[1], kept_strides=[0], out_strides=[0], shape=[a.size],
+                              strides=[1]), [out]
 
     with pytest.raises(OrderDependenceError, match="depends on the thread order"):
         run_in_both_orders(HostKernel(broken, name), GRID, 64, make_args)
@@ -207,8 +320,27 @@ def test_a_reduction_missing_its_barrier_depends_on_thread_order():
     for order in ("forward", "reverse"):
         args, (out,) = make_args()
         HostKernel(broken, name, order=order)(GRID, 64, args)
-        totals[order] = int(out[0])
+        totals[order] = int(out)
     assert a.sum() in totals.values() and totals["forward"] != totals["reverse"]
+
+
+@pytest.mark.parametrize("dtype", ["int64", "int16"])
+def test_add_at_sums_repeated_indices_atomically(dtype):
+    """``np.add.at``'s kernel: int64 through CUDA's 64-bit atomicAdd (negative values too),
+    int16 through a compare-and-swap of the 4-byte word that also holds its neighbour."""
+    index = RNG.integers(-7, 7, size=500)  # negative indices count from the end
+    values = RNG.integers(-(2**40), 2**40, size=500).astype(dtype)
+    expected = np.zeros(7, dtype)
+    np.add.at(expected, index, values)
+    k = kernel(indexing.advanced_source("add", dtype, dtype, ["int64"], dtype))
+
+    def make_args():
+        storage = np.zeros(8, dtype)  # device allocations are padded to whole words
+        # the result's dim is the index's: the array's stride over it is 0, the axis' stride 1
+        return (np.int64(index.size), np.int32(1), i64([index.size]), i64([0, 1, 1]), i64([1, 7]),
+                HostPointer(storage), HostPointer(values), HostPointer(index)), [storage]
+
+    np.testing.assert_array_equal(run_in_both_orders(k, GRID, BLOCK, make_args)[0][:7], expected)
 
 
 def test_the_environment_sets_the_default_order(monkeypatch):
@@ -228,36 +360,51 @@ def test_the_environment_sets_the_default_order(monkeypatch):
         k(1, 5, (HostPointer(counter), HostPointer(seen)))
 
 
+
 # ---- matmul: tiles in shared memory, two barriers a tile --------------------------------------
 
 
-def run_matmul(a, b, dtype, tile=16):
-    k = kernel(kernels.matmul_source(dtype, tile))
-    m, kk = a.shape
-    n = b.shape[1]
-    a_pointer, a_strides, a_offset = operand(a)
-    b_pointer, b_strides, b_offset = operand(b)
+def run_matmul(a, b, out_dtype, tile=16):
+    """``linalg._batched_product``'s launch on numpy views: batch dims broadcast (stride 0),
+    a block per tile, with gridDim.y and gridDim.z 1 and 2 so that blocks loop over row
+    tiles and over the batch."""
+    batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+    m, k = a.shape[-2:]
+    n = b.shape[-1]
+    count = math.prod(batch)
+
+    def batch_strides(x):
+        own = x.shape[:-2]
+        lead = len(batch) - len(own)
+        return [0 if d < lead or own[d - lead] == 1 else estrides(x)[d - lead] for d in range(len(batch))]
 
     def make_args():
-        c = np.zeros((m, n), dtype)
-        return (a_pointer, np.int64(a_strides.array[0]), np.int64(a_strides.array[1]), a_offset,
-                b_pointer, np.int64(b_strides.array[0]), np.int64(b_strides.array[1]), b_offset,
-                HostPointer(c), np.int64(m), np.int64(kk), np.int64(n)), [c]
+        c = np.zeros(batch + (m, n), out_dtype)
+        layout = [np.int64(s) for x in (a, b, c) for s in estrides(x)[-2:]]
+        return (HostPointer(a), HostPointer(b), HostPointer(c), np.int64(m), np.int64(k), np.int64(n), *layout,
+                np.int64(count), np.int32(len(batch)), i64(list(batch) or [1]),
+                i64(batch_strides(a) + batch_strides(b) + batch_strides(c) or [0])), [c]
 
-    grid = (-(-n // tile), -(-m // tile))
-    return run_in_both_orders(k, grid, (tile, tile), make_args)[0]
+    k_ = kernel(linalg.matmul_source(a.dtype, b.dtype, out_dtype, tile))
+    return run_in_both_orders(k_, (-(-n // tile), 1, min(count, 2)), (tile, tile), make_args)[0]
 
 
 @pytest.mark.parametrize("m, k, n", [(1, 1, 1), (17, 33, 9), (5, 40, 31)])
 def test_matmul_with_odd_sizes(m, k, n):
     a, b = RNG.standard_normal((m, k)), RNG.standard_normal((k, n))
-    np.testing.assert_allclose(run_matmul(a, b, "float64"), a @ b, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(run_matmul(a, b, np.float64), a @ b, rtol=1e-12, atol=1e-12)
 
 
 def test_matmul_of_transposed_and_offset_float32_operands():
     a = RNG.standard_normal((30, 20)).astype(np.float32)[2:25].T  # (20, 23), column-major, offset
     b = RNG.standard_normal((23, 19)).astype(np.float32)[:, 1:]
-    np.testing.assert_allclose(run_matmul(a, b, "float32"), a.astype(np.float64) @ b, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(run_matmul(a, b, np.float32), a.astype(np.float64) @ b, rtol=1e-5, atol=1e-5)
+
+
+def test_batched_matmul_broadcasts_a_matrix_over_the_batch():
+    a = RNG.standard_normal((5, 3, 20))[:, :, 1:].transpose(1, 0, 2)  # batch of 3 (5, 19) matrices
+    b = RNG.standard_normal((19, 4))  # the same for every matrix of the batch
+    np.testing.assert_allclose(run_matmul(a, b, np.float64), a @ b, rtol=1e-12, atol=1e-12)
 
 
 # ---- warp intrinsics --------------------------------------------------------------------------
@@ -484,7 +631,9 @@ def test_a_compile_error_carries_gccs_log_and_the_kernel_name():
 def test_the_disk_cache_is_keyed_by_source_and_flags(tmp_path, monkeypatch):
     monkeypatch.setenv("REFERENCE_IMPL_CUDA_CACHE", str(tmp_path))
     monkeypatch.delenv("REFERENCE_IMPL_CUDA_SANITIZE", raising=False)
-    name, source = kernels.unary_source("neg", "float64", "float64")
+    name, source = elementwise.elementwise_source("negative", "out0 = -in0", [np.dtype(np.float64)],
+                                                  [np.dtype(np.float64)], [np.dtype(np.float64)],
+                                                  [np.dtype(np.float64)])
     built = emulation._build(source, name, emulation._flags(()))
     assert built.parent == tmp_path and built.suffix == ".so"
     assert sorted(p.suffix for p in tmp_path.iterdir()) == [".cpp", ".so"]  # no scratch left behind
