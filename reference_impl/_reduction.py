@@ -120,9 +120,17 @@ def reduced_shape(shape, dims, keepdim):
 
 
 def _reduce(input, dims, keepdim, kernel, dtype):
-    """``kernel`` (which reduces the last axis) applied to ``input``'s values as ``dtype``, folded over ``dims``."""
+    """``kernel(values, axis)`` applied to ``input``'s values as ``dtype`` over ``dims``.
+
+    On the CPU the dims are folded into one contiguous last axis first, so numpy's pairwise
+    sums add in torch's order. A CUDA reduction kernel reads one dim where it lies, strided,
+    so there is no copy to make."""
     with quiet():
-        values = kernel(fold(input._array().astype(dtype.numpy_dtype, copy=False), dims))
+        values = input._array().astype(dtype.numpy_dtype, copy=False)
+        if input.is_cuda and len(dims) == 1:
+            values = kernel(values, dims[0])
+        else:
+            values = kernel(fold(values, dims), -1)
     return np.reshape(values, reduced_shape(input.shape, dims, keepdim))
 
 
@@ -214,7 +222,8 @@ def sum(input, dim=None, keepdim=False, *, dtype=None, out=None):
     (or ``out``'s dtype) says otherwise. The input is cast to that dtype first."""
     dtype = dtype or (out.dtype if out is not None else _widened(input.dtype))
     dims = reduction_dims(input, dim)
-    values = _reduce(input, dims, keepdim, lambda a: np.add.reduce(a, axis=-1, dtype=_accumulator(dtype)), dtype)
+    values = _reduce(input, dims, keepdim, lambda a, axis: np.add.reduce(a, axis=axis, dtype=_accumulator(dtype)),
+                     dtype)
     shape = input.shape
     return record(store(values, dtype, out, inputs=(input,)), "sum" if dim is None else "sum_dim", (input,),
                   lambda grad: _sum_backward(grad, shape, dims, keepdim, dim))
@@ -233,7 +242,8 @@ def mean(input, dim=None, keepdim=False, *, dtype=None, out=None):
     accumulator = np.dtype(_accumulator(dtype)).type
     count = accumulator(_layout.numel([input.shape[d] for d in dims]))
     # divided in the accumulator type, as torch does for float16; an empty mean is 0/0 = nan
-    values = _reduce(input, dims, keepdim, lambda a: np.add.reduce(a, axis=-1, dtype=accumulator) / count, dtype)
+    values = _reduce(input, dims, keepdim, lambda a, axis: np.add.reduce(a, axis=axis, dtype=accumulator) / count,
+                     dtype)
     shape, count = input.shape, int(count)
     return record(store(values, dtype, out, inputs=(input,)), "mean" if dim is None else "mean_dim", (input,),
                   lambda grad: _divided(_sum_backward(grad, shape, dims, keepdim, dim), count))
@@ -247,7 +257,7 @@ def prod(input, dim=None, keepdim=False, *, dtype=None, out=None):
         _check_int_dim("prod", dim)
     dtype = dtype or (out.dtype if out is not None else _widened(input.dtype))
     dims = reduction_dims(input, dim)
-    values = _reduce(input, dims, keepdim, lambda a: np.multiply.reduce(a, axis=-1, dtype=_accumulator(dtype)),
+    values = _reduce(input, dims, keepdim, lambda a, axis: np.multiply.reduce(a, axis=axis, dtype=_accumulator(dtype)),
                      dtype)
     result = store(values, dtype, out, inputs=(input,))
     return record(result, "prod" if dim is None else "prod_dim", (input,),
@@ -328,7 +338,7 @@ def _extreme(input, dim, keepdim, name, kernel):
     dims = reduction_dims(input, dim)
     shown = None if dim in (None, (), []) else (dim,) if isinstance(dim, int) else tuple(dim)
     _check_reducible(input, name, dims, shown)
-    result = new_tensor(_reduce(input, dims, keepdim, lambda a: kernel(a, axis=-1), input.dtype), input.dtype)
+    result = new_tensor(_reduce(input, dims, keepdim, lambda a, axis: kernel(a, axis=axis), input.dtype), input.dtype)
     if name in ("max", "min"):
         return record(result, name, (input,), _evenly_distributed, saved=(input, result))
     kept = None if keepdim else reduced_shape(input.shape, dims, keepdim=True)
@@ -397,7 +407,7 @@ def _arg_extreme(input, dim, keepdim, name):
     dims = reduction_dims(input, dim)
     _check_reducible(input, name, dims, None if dim is None else dims, of_empty=_errors.arg_reduction_of_empty)
     pick = np.argmax if name == "argmax" else np.argmin
-    return new_tensor(_reduce(input, dims, keepdim, lambda a: pick(a, axis=-1), input.dtype), _dtype.int64)
+    return new_tensor(_reduce(input, dims, keepdim, lambda a, axis: pick(a, axis=axis), input.dtype), _dtype.int64)
 
 
 @tensor_method()
@@ -484,7 +494,7 @@ def _truth(input, dim, keepdim, kernel, out):
     """any/all give bool, except for uint8 input, which torch keeps as uint8."""
     dtype = _dtype.uint8 if input.dtype is _dtype.uint8 else _dtype.bool
     dims = reduction_dims(input, dim, empty_is_all=False)
-    values = _reduce(input, dims, keepdim, lambda a: kernel(a != 0, axis=-1), input.dtype)
+    values = _reduce(input, dims, keepdim, lambda a, axis: kernel(a != 0, axis=axis), input.dtype)
     return store(values, out.dtype if out is not None else dtype, out, inputs=(input,))
 
 
