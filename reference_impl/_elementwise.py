@@ -13,6 +13,7 @@ from ._ops import (
     as_array,
     check_same_device,
     check_writable,
+    empty_in_inputs_layout,
     operand_dtype,
     quiet,
     shape_of,
@@ -46,11 +47,24 @@ def _binary(a, b, kernel, *, out=None, result=None, compute=None, inplace=False)
     promoted = _dtype.result_type(a, b)
     compute_dtype = compute(promoted) if compute else promoted
     result_dtype = result(promoted) if result else compute_dtype
+    x, y = as_array(a, compute_dtype), as_array(b, compute_dtype)
+    if _writes_result_directly(a, b, kernel, out, inplace, compute_dtype, result_dtype):
+        result = empty_in_inputs_layout(_layout.broadcast_shapes(shape_of(a), shape_of(b)), result_dtype, (a, b))
+        kernel(x, y, out=result._array())
+        return result
     with quiet():
-        values = kernel(as_array(a, compute_dtype), as_array(b, compute_dtype))
+        values = kernel(x, y)
     if inplace:
         return store_inplace(a, values, result_dtype, inputs=(b,))
     return store(values, result_dtype, out, inputs=(a, b), follow_layout=True)
+
+
+def _writes_result_directly(a, b, kernel, out, inplace, compute_dtype, result_dtype):
+    """On CUDA a plain ufunc writes straight into a result laid out like its inputs: one kernel,
+    where computing and then re-laying out would be two. (The CPU keeps numpy's contiguous
+    loops, whose SIMD paths can round differently from its strided ones.)"""
+    return (out is None and not inplace and compute_dtype is result_dtype and isinstance(kernel, np.ufunc)
+            and any(isinstance(t, Tensor) and t.is_cuda for t in (a, b)))
 
 
 def _to_float(promoted):

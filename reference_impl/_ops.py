@@ -104,16 +104,27 @@ def store(values, dtype, out=None, inputs=(), follow_layout=False):
 
 def _in_inputs_layout(values, dtype, inputs):
     shape = Size(np.shape(values))
-    operands = [(t.shape, t.stride()) for t in inputs if isinstance(t, Tensor) and t.dim()]
-    strides = _layout.iteration_output_strides(shape, operands) if operands else None
+    strides = _iteration_strides(shape, inputs)
     if strides is None or strides == _layout.contiguous_strides(shape):
         return new_tensor(values, dtype)
-    device = next(t.device for t in inputs if isinstance(t, Tensor))
-    result = Tensor._make(Storage.allocate(_layout.storage_span(shape, strides), dtype, device=device),
-                          shape, strides)
+    result = empty_in_inputs_layout(shape, dtype, inputs, strides)
     with quiet():
         np.copyto(result._array(), values, casting="unsafe")
     return result
+
+
+def _iteration_strides(shape, inputs):
+    operands = [(t.shape, t.stride()) for t in inputs if isinstance(t, Tensor) and t.dim()]
+    return _layout.iteration_output_strides(shape, operands) if operands else None
+
+
+def empty_in_inputs_layout(shape, dtype, inputs, strides=None):
+    """An uninitialised result of ``shape`` on the inputs' device, in the memory order torch's
+    TensorIterator gives it (``x.t() + 1`` is transposed too)."""
+    strides = strides or _iteration_strides(shape, inputs) or _layout.contiguous_strides(shape)
+    device = next(t.device for t in inputs if isinstance(t, Tensor))
+    return Tensor._make(Storage.allocate(_layout.storage_span(shape, strides), dtype, device=device),
+                        shape, strides)
 
 
 def _calling_op():
