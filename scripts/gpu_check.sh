@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# One call on a GPU machine (the device tool), about 6 minutes at most. It needs torch with CUDA,
+# One call on a GPU machine (the device tool), about 6.5 minutes at most. It needs torch with CUDA,
 # CuPy, pytest, hypothesis and PyYAML; no network and no jsonschema (the harness then loads case
 # files with a minimal check). Everything lands in $OUT (or ./gpu-results):
 #
@@ -23,7 +23,7 @@ cd "$(dirname "$0")/.."
 out="${OUT:-gpu-results}"
 mkdir -p "$out"
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
-budget="${GPU_CHECK_BUDGET:-330}"  # seconds for everything below
+budget="${GPU_CHECK_BUDGET:-380}"  # seconds for everything below
 start=$SECONDS
 printf 'step\texit\tseconds\n' > "$out/steps.tsv"
 
@@ -62,16 +62,18 @@ print('python', sys.version.split()[0]); print('numpy', numpy.__version__)
 print('torch', torch.__version__, 'cuda', torch.version.cuda, 'available', torch.cuda.is_available())
 print('cupy', cupy.__version__, 'devices', cupy.cuda.runtime.getDeviceCount())"
 
-spec spec_cuda_vs_cuda 150 --reference-device cuda --torch-device cuda
+
+# The timings first: they are what only a GPU can give.
+step gpu_kernels 120 "$out/gpu_kernels.log" python scripts/gpu_kernels.py "$out/gpu_results.md"
+spec spec_cuda_vs_cuda 120 --reference-device cuda --torch-device cuda
+step probe_errors 30 "$out/cuda_errors.txt" python tools/probe_cuda_errors.py
 
 # Kernel unit tests: the files that run on tests/reference_impl/cuda_backend.py's backend (CuPy
 # when REFERENCE_IMPL_CUDA=cupy). The emulation's own tests and the NVRTC compile tier need no GPU.
 mapfile -t cuda_tests < <(grep -l 'from .cuda_backend import' tests/reference_impl/test_cuda_*.py)
-step cuda_tests 120 "$out/cuda_tests.log" env REFERENCE_IMPL_CUDA=cupy python -m pytest -q -rfEs \
+step cuda_tests 90 "$out/cuda_tests.log" env REFERENCE_IMPL_CUDA=cupy python -m pytest -q -rfEs \
     -p no:cacheprovider --noconftest "${cuda_tests[@]}"
-step probe_errors 30 "$out/cuda_errors.txt" python tools/probe_cuda_errors.py
 
-step gpu_kernels 45 "$out/gpu_kernels.log" python scripts/gpu_kernels.py "$out/gpu_results.md"
 spec spec_explicit_cuda 30 --device cuda
 spec spec_cuda_vs_cpu 90 --reference-device cuda
 
