@@ -9,6 +9,8 @@ devices), then launches the kernel for that statement and those dtypes. ``np.cop
 ``np.where`` and ``np.clip`` are the same kernel with other statements.
 """
 
+import functools
+
 import numpy as np
 
 from .. import _layout
@@ -173,6 +175,14 @@ def _compute_c(dtype):
 
 
 def elementwise_source(name, body, in_dtypes, in_compute, out_dtypes, out_compute, index_type="i64"):
+    """(kernel name, CUDA C source) of ``body`` over operands of the given storage dtypes
+    (generated once per variant: the text is the kernel cache's key)."""
+    return _elementwise_source(name, body, tuple(in_dtypes), tuple(in_compute), tuple(out_dtypes),
+                               tuple(out_compute), index_type)
+
+
+@functools.lru_cache(maxsize=4096)
+def _elementwise_source(name, body, in_dtypes, in_compute, out_dtypes, out_compute, index_type):
     """(kernel name, CUDA C source) of ``body`` over operands of the given storage dtypes.
 
     Operands are passed inputs first, then outputs; ``strides`` holds each operand's
@@ -233,13 +243,16 @@ _constants: dict = {}
 
 def device_constant(values, dtype=np.int64):
     """A small host array (a shape, strides, a scalar operand) on the device, uploaded once."""
-    host = np.asarray(values, dtype=dtype)
-    key = (host.dtype.str, host.shape, host.tobytes())
+    if isinstance(values, (list, tuple)):
+        key = (dtype, tuple(values))  # the common case, a shape or strides: no numpy on the way
+    else:
+        host = np.asarray(values, dtype=dtype)
+        key = (host.dtype.str, host.shape, host.tobytes())
     array = _constants.get(key)
     if array is None:
         if len(_constants) > 4096:
             _constants.clear()
-        array = _constants[key] = DeviceArray.from_host(host)
+        array = _constants[key] = DeviceArray.from_host(np.asarray(values, dtype=dtype))
     return array
 
 
@@ -251,11 +264,13 @@ def launch(name, body, inputs, in_compute, outputs, out_compute):
         return
     operands = list(inputs) + list(outputs)
     strides = [_broadcast_estrides(op, shape) for op in operands]
-    contiguous = all(s == _layout.contiguous_strides(shape) for s in strides)
-    reach = max(sum(abs(s) * (size - 1) for s, size in zip(operand, shape)) for operand in strides)
+    dense = _layout.contiguous_strides(shape)
+    contiguous = all(s == dense for s in strides)
+    reach = n if contiguous else max(sum(abs(s) * (size - 1) for s, size in zip(operand, shape))
+                                     for operand in strides)
     index_type = "int" if max(n, reach) < _INT32_SAFE else "i64"
-    kernel_name, source = elementwise_source(name, body, [a.dtype for a in inputs], in_compute,
-                                             [a.dtype for a in outputs], out_compute, index_type)
+    kernel_name, source = elementwise_source(name, body, tuple(a.dtype for a in inputs), tuple(in_compute),
+                                             tuple(a.dtype for a in outputs), tuple(out_compute), index_type)
     ndim = max(len(shape), 1)
     shape_array = device_constant(list(shape) or [1])
     stride_array = device_constant([s for operand in strides for s in (operand or (0,))])
@@ -268,6 +283,8 @@ def launch(name, body, inputs, in_compute, outputs, out_compute):
 
 def _broadcast_estrides(array, shape):
     """``array``'s element strides seen through ``shape`` (0 along broadcast dims)."""
+    if array.shape == shape:
+        return array.estrides
     lead = len(shape) - array.ndim
     return tuple(0 if d < lead or array.shape[d - lead] == 1 and shape[d] != 1 else array.estrides[d - lead]
                  for d in range(len(shape)))
@@ -292,16 +309,32 @@ def _dtype_stand_in(value):
     return value
 
 
+_resolved: dict = {}
+_VALUE_BASED = np.lib.NumpyVersion(np.__version__) < "2.0.0"  # numpy 1 promotes 0-d arrays by value
+
+
 def resolve(name, function, values, **kwargs):
-    """numpy's dtypes for ``function(*values)``: (input compute dtypes, output dtype)."""
-    with np.errstate(all="ignore"):
-        result = function(*(_dtype_stand_in(v) for v in values), **kwargs)
-    out_dtype = np.asarray(result).dtype
-    if name in PREDICATES:
+    """numpy's dtypes for ``function(*values)``: (input compute dtypes, output dtype), found by
+    running numpy on tiny stand-ins, and remembered where only the dtypes can matter."""
+    key = _resolution_key(name, values, kwargs)
+    resolved = _resolved.get(key) if key else None
+    if resolved is None:
         stand_ins = [_dtype_stand_in(v) for v in values]
-        compute = np.result_type(*stand_ins) if name.startswith("logical") is False else np.result_type(*stand_ins)
-        return [compute] * len(values), out_dtype
-    return [out_dtype] * len(values), out_dtype
+        with np.errstate(all="ignore"):
+            out_dtype = np.asarray(function(*stand_ins, **kwargs)).dtype
+        compute = np.result_type(*stand_ins) if name in PREDICATES else out_dtype
+        resolved = ([compute] * len(values), out_dtype)
+        if key:
+            _resolved[key] = resolved
+    return resolved
+
+
+def _resolution_key(name, values, kwargs):
+    """What numpy's answer depends on, or None where values matter too (Python scalars can
+    overflow a dtype; numpy 1 looks at 0-d values)."""
+    if kwargs or _VALUE_BASED or not all(isinstance(v, (DeviceArray, np.ndarray, np.generic)) for v in values):
+        return None
+    return (name, tuple((v.dtype, v.ndim == 0) for v in values))
 
 
 def broadcast_shape(*values):

@@ -25,6 +25,8 @@ result), and each segment's thread then writes its elements' coordinates from th
 (``nonzero_sources``).
 """
 
+import functools
+
 import numpy as np
 
 from .. import _layout
@@ -110,6 +112,7 @@ __device__ void ri_add_at(T* address, C value) {
 MODES = ("gather", "scatter", "add")
 
 
+@functools.cache  # one text per variant: the kernel cache keys on it
 def advanced_source(mode, dtype, other_dtype, index_dtypes, compute_dtype):
     """(name, CUDA C source) of the kernel that reads or writes ``array`` where an advanced
     index points, one element of the result shape per loop step.
@@ -167,6 +170,7 @@ extern "C" __global__ void {name}(const i64 n, const int ndim, const i64* shape,
 """
 
 
+@functools.cache  # one text per variant: the kernel cache keys on it
 def index_check_source(index_dtype):
     """(name, source) of the bounds check of one index array: ``first_bad`` (set to ``n``
     beforehand) ends as the row-major position of the first index outside
@@ -201,6 +205,7 @@ __device__ void ri_block_inclusive_scan(i64* tile) {{
 """
 
 
+@functools.cache  # one text per variant: the kernel cache keys on it
 def nonzero_sources(dtype):
     """(name, source) of nonzero's three kernels for an array of ``dtype``, in launch order.
 
@@ -274,6 +279,7 @@ extern "C" __global__ void {compact}(const i64 n, const int ndim, const i64* sha
     ]
 
 
+@functools.cache  # one text per variant: the kernel cache keys on it
 def fill_diagonal_source(dtype, value_dtype):
     """(name, source) of ``np.fill_diagonal``'s write: element ``j * step`` of the array in
     row-major order (any layout) gets ``values[j % value_count]``, the values repeating as
@@ -303,17 +309,17 @@ def compile_tier_sources():
     sources = []
     for dtype in DTYPES:
         compute = "float32" if dtype == "float16" else dtype
-        sources.append(advanced_source("gather", dtype, dtype, ["int64"], dtype))
-        sources.append(advanced_source("scatter", dtype, dtype, ["int64", "int32"], dtype))
-        sources.append(advanced_source("add", dtype, dtype, ["int64"], compute))
+        sources.append(advanced_source("gather", dtype, dtype, ("int64",), dtype))
+        sources.append(advanced_source("scatter", dtype, dtype, ("int64", "int32"), dtype))
+        sources.append(advanced_source("add", dtype, dtype, ("int64",), compute))
         sources += nonzero_sources(dtype)[::2]  # count and compact; the scan is the same for all
         sources.append(fill_diagonal_source(dtype, dtype))
     sources.append(nonzero_sources("bool")[1])
-    sources.append(advanced_source("gather", "float32", "float32", ["uint8", "int16", "int8"], "float32"))
-    sources.append(advanced_source("gather", "float32", "float32", [], "float32"))
-    sources.append(advanced_source("scatter", "float16", "float64", ["int64"], "float16"))
-    sources.append(advanced_source("add", "int64", "float64", ["int64"], "float64"))  # numpy's float loop
-    sources.append(advanced_source("add", "float32", "float64", ["int64"], "float64"))
+    sources.append(advanced_source("gather", "float32", "float32", ("uint8", "int16", "int8"), "float32"))
+    sources.append(advanced_source("gather", "float32", "float32", (), "float32"))
+    sources.append(advanced_source("scatter", "float16", "float64", ("int64",), "float16"))
+    sources.append(advanced_source("add", "int64", "float64", ("int64",), "float64"))  # numpy's float loop
+    sources.append(advanced_source("add", "float32", "float64", ("int64",), "float64"))
     sources.append(fill_diagonal_source("float32", "int64"))
     for dtype in ("int64", "int32", "uint8", "int8", "int16"):
         sources.append(index_check_source(dtype))
@@ -456,7 +462,7 @@ class _Selection:
         rows = [self.strides, other_strides] + [index.strides for index in self.indices]
         strides = device_constant([s for row in rows for s in (row or (0,))])
         axes = device_constant([i.stride for i in self.indices] + [i.size for i in self.indices] or [0])
-        source = advanced_source(mode, self.array.dtype, other.dtype, [i.values.dtype for i in self.indices],
+        source = advanced_source(mode, self.array.dtype, other.dtype, tuple(i.values.dtype for i in self.indices),
                                  compute_dtype)
         _launch(source, _blocks(n), (
             np.int64(n), np.int32(ndim), device_constant(list(self.shape) or [1]).pointer(), strides.pointer(),

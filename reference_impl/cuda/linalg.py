@@ -30,6 +30,7 @@ The factorisations are meant for teaching-size matrices (one block per matrix wa
 columns in order); matmul is the kernel sized for real work.
 """
 
+import functools
 import os
 
 import numpy as np
@@ -69,6 +70,7 @@ def _accumulator(dtype):
     return ("float" if dtype == np.float16 else _c_type(dtype)), "total += x * y"
 
 
+@functools.cache  # one text per variant: the kernel cache keys on it
 def matmul_source(a_dtype, b_dtype, out_dtype, tile=TILE):
     """(name, source) of the batched matrix product ``c = a @ b`` for operands of the given
     storage dtypes, converted to ``out_dtype``'s accumulator as numpy converts them.
@@ -224,6 +226,7 @@ def _as_cupy(array):
 
 # -- LU: inv, solve, det, slogdet --------------------------------------------------------------
 
+@functools.cache  # one text per variant: the kernel cache keys on it
 def lu_factor_source(dtype, threads=THREADS):
     """(name, source) of in-place LU factorisation with partial pivoting, P A = L U, of a batch
     of contiguous n x n matrices; one block per matrix, of a power of two threads up to
@@ -297,6 +300,7 @@ extern "C" __global__ void {name}({t}* lu, i64* pivots, i64* info, const i64 bat
 """
 
 
+@functools.cache  # one text per variant: the kernel cache keys on it
 def lu_solve_source(dtype):
     """(name, source) of ``X = A^-1 B`` from the LU factors of A, for a batch of contiguous
     n x n factors and n x nrhs right-hand sides, overwritten by X. One thread per column of
@@ -337,6 +341,7 @@ extern "C" __global__ void {name}(const {t}* lu, const i64* pivots, {t}* b, cons
 """
 
 
+@functools.cache  # one text per variant: the kernel cache keys on it
 def lu_determinant_source(dtype):
     """(name, source) of (sign, log|det|) of each matrix from its LU factors, one thread per
     matrix: the sign flips with each row swap and each negative pivot; a zero pivot gives
@@ -491,6 +496,7 @@ def det(a):
 
 # -- SVD -----------------------------------------------------------------------------------------
 
+@functools.cache  # one text per variant: the kernel cache keys on it
 def jacobi_svd_source(dtype, max_sweeps=MAX_SWEEPS):
     """(name, source) of the SVD of a batch of contiguous rows x cols matrices W (rows >= cols)
     by one-sided Jacobi rotations; one block per matrix, W overwritten.

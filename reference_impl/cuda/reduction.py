@@ -40,6 +40,7 @@ and products of long rows round as a blocked scan does (as torch's CUDA scans do
 numpy's strictly sequential loop.
 """
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -186,6 +187,7 @@ def _format(expression, compute):
                              highest=_extreme_c(compute, True))
 
 
+@functools.cache  # one text per variant: the kernel cache keys on it
 def reduction_source(reduction, mode, in_dtype, compute, out_dtype):
     """(kernel name, CUDA C source) of ``reduction`` over ``in_dtype`` elements computed as
     ``compute``, giving ``out_dtype``.
@@ -292,6 +294,7 @@ extern "C" __global__ void {name}(
 """
 
 
+@functools.cache  # one text per variant: the kernel cache keys on it
 def scan_source(op, in_dtype, loop_dtype, out_dtype):
     """(kernel name, CUDA C source) of numpy's ``op.accumulate``: one thread per row, walking
     it in order (numpy's own sequence of roundings, so float results match numpy exactly;
@@ -328,6 +331,7 @@ extern "C" __global__ void {name}(
 
 
 
+@functools.cache  # one text per variant: the kernel cache keys on it
 def block_scan_source(op, in_dtype, loop_dtype, out_dtype):
     """(kernel name, CUDA C source) of numpy's ``op.accumulate`` with a block per row segment.
 

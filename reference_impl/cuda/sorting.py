@@ -23,6 +23,8 @@ then marks where a new value starts, numbers the values with a running sum of th
 and counts. Descending sorts are the op code's business (it sorts a flipped view).
 """
 
+import functools
+
 import numpy as np
 
 from .. import _layout
@@ -66,6 +68,7 @@ def _header(dtype):
     return kernels.HALF_HEADER if dtype == np.float16 else ""
 
 
+@functools.cache  # one text per variant: the kernel cache keys on it
 def tile_sort_source(dtype, capacity=TILE):
     """(name, source) of stage 1: ``order`` gets, for each tile of ``tile`` consecutive keys of
     each segment, the keys' indices in sorted order, by a bitonic sorting network over
@@ -112,6 +115,7 @@ extern "C" __global__ void {name}(const {kernels.C_TYPES[dtype.name]}* keys, con
 """
 
 
+@functools.cache  # one text per variant: the kernel cache keys on it
 def merge_source(dtype):
     """(name, source) of one stage-2 pass: ``merged`` gets ``order`` with each pair of
     neighbouring sorted runs of length ``run`` merged (per segment). A key in the left run
@@ -147,6 +151,7 @@ extern "C" __global__ void {name}(const {kernels.C_TYPES[dtype.name]}* keys, con
 """
 
 
+@functools.cache  # one text per variant: the kernel cache keys on it
 def gather_source(dtype):
     """(name, source) of ``out[segment][i] = keys[segment][order[segment][i]]``, each key
     ``width`` values: the sorted keys, once their order is known."""
@@ -259,6 +264,7 @@ def argsort(a, axis=-1, kind=None, order=None, *, stable=None):
 
 # -- unique ------------------------------------------------------------------------------------
 
+@functools.cache  # one text per variant: the kernel cache keys on it
 def unique_marks_source(dtype):
     """(name, source) of ``starts[i] = 1`` where sorted key i begins a new value (key 0, and
     every key that differs from the one before it), else 0. Values differ where ``!=`` says
@@ -282,6 +288,7 @@ extern "C" __global__ void {name}(const {kernels.C_TYPES[dtype.name]}* sorted, c
 """
 
 
+@functools.cache  # one text per variant: the kernel cache keys on it
 def unique_scatter_source(dtype):
     """(name, source) of unique's outputs from the sorted keys: ``number[i]`` (the running sum
     of the marks) is 1 + the value number of sorted key i. The key that starts value g writes
@@ -309,6 +316,7 @@ extern "C" __global__ void {name}(const {t}* sorted, const i64* order, const i64
 """
 
 
+@functools.cache  # one text per variant: the kernel cache keys on it
 def unique_counts_source():
     """(name, source) of ``counts[g] = begin[g + 1] - begin[g]`` (``count`` past the last)."""
     name = kernels.kernel_name("unique_counts")

@@ -332,7 +332,7 @@ def test_add_at_sums_repeated_indices_atomically(dtype):
     values = RNG.integers(-(2**40), 2**40, size=500).astype(dtype)
     expected = np.zeros(7, dtype)
     np.add.at(expected, index, values)
-    k = kernel(indexing.advanced_source("add", dtype, dtype, ["int64"], dtype))
+    k = kernel(indexing.advanced_source("add", dtype, dtype, ("int64",), dtype))
 
     def make_args():
         storage = np.zeros(8, dtype)  # device allocations are padded to whole words
