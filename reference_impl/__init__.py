@@ -33,6 +33,7 @@ from ._dtype import (
     uint8,
 )
 from ._elementwise import *  # noqa: F403
+from ._errors import AcceleratorError
 from ._linalg import *  # noqa: F403
 from ._memory_format import contiguous_format, memory_format, preserve_format
 from ._movement import *  # noqa: F403

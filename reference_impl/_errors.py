@@ -1091,11 +1091,16 @@ def inference_tensor_version():
 # -- devices ----------------------------------------------------------------------------------
 
 
+class AcceleratorError(RuntimeError):
+    """torch.AcceleratorError: what a failing CUDA call raises."""
+
+
 def invalid_device_ordinal():
-    return RuntimeError(
-        "CUDA error: invalid device ordinal\nCUDA kernel errors might be asynchronously reported at some"
-        " other API call, so the stacktrace below might be incorrect.\nFor debugging consider passing"
-        " CUDA_LAUNCH_BLOCKING=1\nCompile with `TORCH_USE_CUDA_DSA` to enable device-side assertions.\n"
+    return AcceleratorError(
+        "CUDA error: invalid device ordinal\nGPU device may be out of range, do you have enough GPUs?\n"
+        "CUDA kernel errors might be asynchronously reported at some other API call, so the stacktrace below"
+        " might be incorrect.\nFor debugging consider passing CUDA_LAUNCH_BLOCKING=1\nCompile with"
+        " `TORCH_USE_CUDA_DSA` to enable device-side assertions.\n"
     )
 
 
@@ -1103,4 +1108,12 @@ def numpy_of_cuda_tensor(device):
     return TypeError(
         f"can't convert {device} device type tensor to numpy. Use Tensor.cpu() to copy the tensor to"
         " host memory first."
+    )
+
+
+def device_mismatch_argument(argument, device, other_device, method):
+    """An op that checks its arguments one by one (matmul, cat, index ops), not TensorIterator."""
+    return RuntimeError(
+        f"Expected all tensors to be on the same device, but got {argument} is on {device}, different from"
+        f" other tensors on {other_device} (when checking argument in method {method})"
     )

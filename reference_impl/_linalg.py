@@ -14,7 +14,7 @@ import numpy as np
 from . import _autograd, _dtype, _errors, _layout
 from ._autograd import is_recording_for, record
 from ._elementwise import mul, where
-from ._ops import check_same_device, new_tensor, quiet, store, tensor_method
+from ._ops import check_argument_devices, new_tensor, quiet, store, tensor_method
 from ._reduction import fold, record_weighted, reduced_shape, reduction_dims
 from ._tensor import Tensor
 
@@ -92,7 +92,7 @@ def _product(a, b):
 @tensor_method()
 def mm(input, mat2):
     """The product of two matrices of the same dtype."""
-    check_same_device(input, mat2)
+    check_argument_devices("wrapper_CUDA_mm", input, ("mat2", mat2))
     _check_mm(input, mat2)
     return record(_product(input, mat2), "mm", (input, mat2),
                   lambda grad, a, b: (_mm_gradient(grad, b.t(), a), _mm_gradient(a.t(), grad, b)), saved=(input, mat2))
@@ -109,7 +109,7 @@ def _mm_gradient(left, right, operand):
 @tensor_method()
 def bmm(input, mat2):
     """Matrix products of two equally long batches (3-D tensors) of matrices, without broadcasting."""
-    check_same_device(input, mat2)
+    check_argument_devices("wrapper_CUDA_bmm", input, ("mat2", mat2))
     _check_bmm(input, mat2)
     return record(_product(input, mat2), "bmm", (input, mat2),
                   lambda grad, a, b: (grad.bmm(b.mT), a.mT.bmm(grad)), saved=(input, mat2))
@@ -118,7 +118,7 @@ def bmm(input, mat2):
 @tensor_method()
 def mv(input, vec):
     """A matrix times a vector."""
-    check_same_device(input, vec)
+    check_argument_devices("wrapper_CUDA_addmv_", vec, ("mat", input))  # torch names the matrix
     _check_mv(input, vec)
     return record(_product(input, vec), "mv", (input, vec),
                   lambda grad, a, b: (outer(grad, b), a.t().mv(grad)), saved=(input, vec))
@@ -127,7 +127,7 @@ def mv(input, vec):
 @tensor_method()
 def dot(input, tensor):
     """The dot product of two 1-D tensors of one dtype and length (a 0-dim tensor)."""
-    check_same_device(input, tensor)
+    check_argument_devices("wrapper_CUDA__dot", input, ("tensor", tensor))
     _check_dot(input, tensor)
     return record(_product(input, tensor), "dot", (input, tensor),
                   lambda grad, a, b: (grad * b, grad * a), saved=(input, tensor))
@@ -140,7 +140,6 @@ def matmul(input, other):
     """The matrix product, with torch's rules: vector·vector is a dot product, a vector on the
     left (right) is a row (column) that is dropped from the result, and leading dims are
     batch dims that broadcast."""
-    check_same_device(input, other)
     ndim1, ndim2 = input.dim(), other.dim()
     if ndim1 == 0 or ndim2 == 0:
         raise _errors.matmul_needs_1d(ndim1, ndim2)
@@ -152,9 +151,9 @@ def matmul(input, other):
         return _vector_times_matrix(input, other)
     if ndim1 == 2 and ndim2 == 2:
         return mm(input, other)
-    if _should_fold(input, other):
-        return _folded_product(input, other)
-    return _batched_product(input, other)
+    folding = _should_fold(input, other)
+    check_argument_devices("wrapper_CUDA_mm" if folding else "wrapper_CUDA_bmm", input, ("mat2", other))
+    return _folded_product(input, other) if folding else _batched_product(input, other)
 
 
 def _vector_times_matrix(vector, matrix):

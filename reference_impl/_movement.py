@@ -16,7 +16,7 @@ import numpy as np
 
 from . import _dtype, _errors, _layout
 from ._autograd import history_snapshot, is_recording_for, no_grad, record, record_multi
-from ._ops import as_array, check_same_device, new_tensor, store, tensor_method
+from ._ops import as_array, check_argument_devices, new_tensor, store, tensor_method
 from ._storage import Storage
 from ._tensor import Tensor
 
@@ -472,7 +472,7 @@ def cat(tensors, dim=0, *, out=None):
     tensors = _tensor_list(tensors, "cat")
     if not tensors:
         raise _errors.cat_empty()
-    check_same_device(*tensors)
+    check_argument_devices("wrapper_CUDA_cat", tensors[0], *(("tensors", t) for t in tensors[1:]))
     for position, tensor in enumerate(tensors):
         if tensor.dim() == 0:
             raise _errors.cat_zero_dim(position)
@@ -514,7 +514,7 @@ def stack(tensors, dim=0, *, out=None):
     tensors = _tensor_list(tensors, "stack")
     if not tensors:
         raise _errors.stack_empty()
-    check_same_device(*tensors)
+    check_argument_devices("wrapper_CUDA_cat", tensors[0], *(("tensors", t) for t in tensors[1:]))
     dim = _layout.wrap_dim(dim, tensors[0].dim() + 1)
     for position, tensor in enumerate(tensors[1:], 1):
         if tensor.shape != tensors[0].shape:
@@ -574,6 +574,7 @@ def _index_array(index):
 @tensor_method()
 def index_select(input, dim, index):
     """A copy of the slices at ``index`` (a 1-D int tensor, no negatives) along ``dim``."""
+    check_argument_devices("wrapper_CUDA__index_select", input, ("index", index))
     dim = _layout.wrap_dim(dim, input.dim())
     if index.dim() > 1:
         raise _errors.index_select_not_vector()
@@ -620,6 +621,7 @@ def _check_index_select_bounds(input, dim, positions, size):
 @tensor_method()
 def gather(input, dim, index, *, sparse_grad=False, out=None):
     """``result[i][j] = input[i][index[i][j]]`` (for ``dim=1``): picks along ``dim`` by ``index``."""
+    check_argument_devices("wrapper_CUDA_gather", input, ("index", index))
     dim = _layout.wrap_dim(dim, input.dim())
     if index.numel() == 0:
         return store(np.empty(index.shape, input.dtype.numpy_dtype), input.dtype, out, inputs=(input, index))

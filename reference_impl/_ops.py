@@ -44,6 +44,15 @@ def check_same_device(*values):
         raise _errors.device_mismatch(first, second)
 
 
+def check_argument_devices(method, first, *named):
+    """torch's check in ops that take arguments one by one: ``first`` sets the device, and the
+    first ``(name, tensor)`` elsewhere is named. ``method`` is the CUDA kernel's wrapper name,
+    which torch reports whichever argument is on the GPU."""
+    for name, tensor in named:
+        if tensor.device != first.device:
+            raise _errors.device_mismatch_argument(name, tensor.device, first.device, method)
+
+
 def operand_dtype(value):
     """The dtype a tensor or Python scalar brings to type promotion."""
     return value.dtype if isinstance(value, Tensor) else _dtype.scalar_dtype(value)
