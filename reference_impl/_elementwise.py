@@ -98,7 +98,8 @@ def _operand_kind(op, other):
 @tensor_method()
 def add(input, other, *, alpha=1, out=None):
     """``input + alpha * other``."""
-    result = _binary(input, other, lambda x, y: np.add(x, y * y.dtype.type(alpha) if alpha != 1 else y), out=out)
+    kernel = np.add if alpha == 1 else lambda x, y: np.add(x, y * y.dtype.type(alpha))
+    result = _binary(input, other, kernel, out=out)
     # alpha == 1 hands the very same gradient to both inputs, as torch's formula does
     return record(result, _operand_kind("add", other), (input, other),
                   lambda grad: (grad, grad if alpha == 1 else grad * alpha))
@@ -108,8 +109,8 @@ def add(input, other, *, alpha=1, out=None):
 def sub(input, other, *, alpha=1, out=None):
     """``input - alpha * other``; torch refuses it for bool operands."""
     _check_subtractable(input, other)
-    result = _binary(input, other, lambda x, y: np.subtract(x, y * y.dtype.type(alpha) if alpha != 1 else y),
-                     out=out)
+    kernel = np.subtract if alpha == 1 else lambda x, y: np.subtract(x, y * y.dtype.type(alpha))
+    result = _binary(input, other, kernel, out=out)
     if not isinstance(input, Tensor):  # ``2 - x``: torch records RsubBackward1 on x alone
         return record(result, "rsub_scalar", (other,), lambda grad: -grad * alpha)
     return record(result, _operand_kind("sub", other), (input, other), lambda grad: (grad, -grad * alpha))
