@@ -100,6 +100,7 @@ _LINE_WIDTH = 80  # torch's default print options; _add_suffixes wraps the suffi
 _INDENT = len("tensor(")
 _DEVICE_REPR = re.compile(r"device\(type='cuda', index=0\)")
 _DEVICE_NAME = re.compile(r"(?<![\w:])cuda:0(?![\w:])")
+_CUDA_TYPE_NAME = re.compile(r"\btorch\.cuda\.(?=\w+Tensor\b)")  # torch.cuda.FloatTensor: a CPU type's CUDA twin
 # A message about devices (a mismatch, numpy() of a CUDA tensor): its device names are the point.
 _ABOUT_DEVICES = re.compile(r"device|(?<![\w:.])cpu(?![\w:(])|\b(?:CPU|GPU|CUDA|host)\b")
 
@@ -108,12 +109,13 @@ def normalize_device_text(text, error=False):
     """Printed text with the CUDA device named as the CPU: tensor reprs lose ``, device='cuda:0'``
     (the suffixes after it wrapped as torch wraps them at the default line width of 80),
     ``device(type='cuda', index=0)`` becomes ``device(type='cpu')``, and in an error message a bare
-    ``cuda:0`` becomes ``cpu`` where it is purely the name of the device: not in a message about
+    ``cuda:0`` becomes ``cpu`` (and a type name such as ``torch.cuda.FloatTensor`` its CPU twin
+    ``torch.FloatTensor``) where it is purely the name of the device: not in a message about
     devices (one that says device, cpu, CPU, GPU, CUDA or host, such as a device mismatch or
     numpy() of a CUDA tensor), whose device names are the point and stay as they are."""
     text = _DEVICE_REPR.sub("device(type='cpu')", _DEVICE_SUFFIX.sub(_drop_device_suffix, text))
     if error and not _ABOUT_DEVICES.search(text):
-        text = _DEVICE_NAME.sub("cpu", text)
+        text = _CUDA_TYPE_NAME.sub("torch.", _DEVICE_NAME.sub("cpu", text))
     return text
 
 

@@ -1004,7 +1004,7 @@ def saved_tensor_modified(tensor, origin, expected_version):
     made_by = f", which is output {tensor._output_nr} of {origin}," if origin else ""
     return RuntimeError(
         "one of the variables needed for gradient computation has been modified by an inplace operation:"
-        f" [torch.{tensor.dtype.scalar_name}Tensor {list(tensor.shape)}]{made_by} is at version"
+        f" [{tensor.type()} {list(tensor.shape)}]{made_by} is at version"
         f" {tensor._version}; expected version {expected_version} instead. Hint: enable anomaly detection to"
         " find the operation that failed to compute its gradient, with"
         " torch.autograd.set_detect_anomaly(True, check_nan=False)."

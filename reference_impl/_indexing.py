@@ -420,9 +420,10 @@ def _write_in_kernel_order(view, index, value):
 
 
 def _single_mask(view, indices, value):
-    """torch assigns a one-element value through a lone mask with masked_fill: the mask,
-    aligned with the view's dims, when that shortcut applies."""
-    if value.numel() != 1 or len(indices) != 1:
+    """torch assigns a one-element value held on the CPU through a lone mask with masked_fill
+    (no device sync to read it): the mask, aligned with the view's dims, when that shortcut
+    applies."""
+    if value.numel() != 1 or len(indices) != 1 or value.is_cuda:
         return None
     (dim, (array, dtype)), = indices.items()
     if dtype not in _MASK_DTYPES:

@@ -483,7 +483,7 @@ def cat(tensors, dim=0, *, out=None):
         raise _errors.cat_out_cast(out.dtype)
     joined = [(position, tensor) for position, tensor in enumerate(tensors) if not _skipped_by_cat(tensor)]
     if not joined:
-        return store(np.empty(0, dtype.numpy_dtype), dtype, out, inputs=tensors)
+        return store(np.empty(0, dtype.numpy_dtype, like=tensors[0]._array()), dtype, out, inputs=tensors)
     first = joined[0][1]
     dim = _layout.wrap_dim(dim, first.dim())
     for position, tensor in joined:
@@ -693,7 +693,8 @@ def nonzero(input, *, as_tuple=False):
     count = int(np.count_nonzero(array))
     buffer = np.concatenate(columns).astype(np.int64) if columns else np.empty(0, np.int64, like=array)
     storage = Storage(buffer.reshape(-1), _dtype.int64, device=input.device)
-    return Tensor._make(storage, (count, input.dim()), (1, count))
+    # torch's CUDA kernel transposes a contiguous (ndim, count) buffer, so no match gives stride 1
+    return Tensor._make(storage, (count, input.dim()), (1, max(count, 1) if input.is_cuda else count))
 
 
 @tensor_method()

@@ -394,7 +394,7 @@ class Tensor:
     def type(self, dtype=None, non_blocking=False):
         """Without arguments, the legacy type name (``torch.FloatTensor``); else ``to(dtype)``."""
         if dtype is None:
-            return f"torch.{self.dtype.scalar_name}Tensor"
+            return f"torch.{'cuda.' if self.is_cuda else ''}{self.dtype.scalar_name}Tensor"
         if isinstance(dtype, str):
             dtype = _dtype_by_legacy_name(dtype)
         return self.to(dtype)

@@ -63,6 +63,8 @@ def test_error_texts_are_normalised_only_where_they_name_just_the_device():
     assert normalize_device_text("sizes must match, got 2 and 3 on cuda:0") == (
         "sizes must match, got 2 and 3 on cuda:0")  # printed output: only reprs are rewritten
     assert normalize_device_text("bad value tensor([1.], device='cuda:0')", error=True) == "bad value tensor([1.])"
+    assert normalize_device_text("can't assign a list to a torch.cuda.FloatTensor", error=True) == (
+        "can't assign a list to a torch.FloatTensor")
     about_devices = [
         "can't convert cuda:0 device type tensor to numpy. Use Tensor.cpu() to copy the tensor to host memory first.",
         "Expected all tensors to be on the same device, but found at least two devices, cuda:0 and cpu!",
