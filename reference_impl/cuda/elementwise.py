@@ -10,6 +10,7 @@ devices), then launches the kernel for that statement and those dtypes. ``np.cop
 """
 
 import functools
+import typing
 
 import numpy as np
 
@@ -216,9 +217,12 @@ def _elementwise_source(name, body, in_dtypes, in_compute, out_dtypes, out_compu
         return "\n            ".join(lines)
 
     header = kernels.HALF_HEADER if np.float16 in dtypes else ""
+    walk = (f"strided_offsets32<{count}>(i, ndim, dividers, strides, at);" if index_type == "int" else
+            f"strided_offsets<{count}, index_t>(i, ndim, shape, strides, at);")
     return kernel, header + kernels.PRELUDE + HELPERS + f"""
-extern "C" __global__ void {kernel}(const i64 n, const int ndim, const i64* shape, const i64* strides,
-                                    const int contiguous, {", ".join(params)}) {{
+extern "C" __global__ void {kernel}(const i64 n, const int ndim, const unsigned int* dividers,
+                                    const i64* shape, const i64* strides, const int contiguous,
+                                    {", ".join(params)}) {{
     typedef {index_type} index_t;
     const index_t count = (index_t)n;
     const index_t step = (index_t)blockDim.x * gridDim.x;
@@ -231,7 +235,7 @@ extern "C" __global__ void {kernel}(const i64 n, const int ndim, const i64* shap
     }}
     for (index_t i = first; i < count; i += step) {{
         index_t at[{count}];
-        strided_offsets<{count}, index_t>(i, ndim, shape, strides, at);
+        {walk}
         {element(lambda k: f"at[{k}]")}
     }}
 }}
@@ -263,22 +267,37 @@ def launch(name, body, inputs, in_compute, outputs, out_compute):
     if n == 0:
         return
     operands = list(inputs) + list(outputs)
-    strides = [_broadcast_estrides(op, shape) for op in operands]
-    dense = _layout.contiguous_strides(shape)
-    contiguous = all(s == dense for s in strides)
-    reach = n if contiguous else max(sum(abs(s) * (size - 1) for s, size in zip(operand, shape))
-                                     for operand in strides)
-    index_type = "int" if max(n, reach) < _INT32_SAFE else "i64"
+    layout = layout_arguments(shape, [_broadcast_estrides(op, shape) for op in operands])
     kernel_name, source = elementwise_source(name, body, tuple(a.dtype for a in inputs), tuple(in_compute),
-                                             tuple(a.dtype for a in outputs), tuple(out_compute), index_type)
-    ndim = max(len(shape), 1)
-    shape_array = device_constant(list(shape) or [1])
-    stride_array = device_constant([s for operand in strides for s in (operand or (0,))])
+                                             tuple(a.dtype for a in outputs), tuple(out_compute), layout.index_type)
     blocks = min((n + THREADS - 1) // THREADS, 65535)
     runtime.kernel(source, kernel_name)(
         (blocks,), (THREADS,),
-        (np.int64(n), np.int32(ndim), shape_array.pointer(), stride_array.pointer(), np.int32(contiguous),
-         *(operand.pointer() for operand in operands)))
+        (np.int64(n), np.int32(len(layout.shape)), device_constant(layout.dividers, np.uint32).pointer(),
+         device_constant(layout.shape).pointer(), device_constant(layout.strides).pointer(),
+         np.int32(layout.contiguous), *(operand.pointer() for operand in operands)))
+
+
+class Layout(typing.NamedTuple):
+    """What an elementwise kernel is told about its operands' layout (host values)."""
+
+    shape: tuple  # the output's shape, (1,) for a 0-dim one
+    strides: tuple  # every operand's element strides in turn, ndim apiece
+    dividers: tuple  # (size, magic, shift) per dim, for strided_offsets32
+    contiguous: bool  # every operand dense in row-major order: no index arithmetic at all
+    index_type: str  # "int" where every offset fits in 32 bits, else "i64"
+
+
+def layout_arguments(shape, operand_strides):
+    """The Layout of operands with ``operand_strides`` (element strides, 0 on broadcast dims)
+    iterated over ``shape``."""
+    n = _layout.numel(shape)
+    contiguous = all(s == _layout.contiguous_strides(shape) for s in operand_strides)
+    reach = n if contiguous else max(sum(abs(s) * (size - 1) for s, size in zip(strides, shape))
+                                     for strides in operand_strides)
+    return Layout(tuple(shape) or (1,), tuple(s for strides in operand_strides for s in (strides or (0,))),
+                  tuple(part for size in (shape or (1,)) for part in kernels.divider(size)), contiguous,
+                  "int" if max(n, reach) < _INT32_SAFE else "i64")
 
 
 def _broadcast_estrides(array, shape):

@@ -46,7 +46,33 @@ __device__ __forceinline__ void strided_offsets(index_t linear, int ndim, const 
         for (int k = 0; k < count; ++k) offsets[k] += index * (index_t)strides[k * ndim + d];
     }
 }
+
+// The same walk in 32 bits, where a division by each dim's size is a multiply and a shift:
+// ``dividers`` holds (size, magic, shift) per dim, from ``kernels.divider`` on the host, so the
+// hardware divide (tens of instructions) leaves the inner loop of strided kernels.
+template <int count>
+__device__ __forceinline__ void strided_offsets32(unsigned int linear, int ndim, const unsigned int* dividers,
+                                                  const i64* strides, int* offsets) {
+    for (int k = 0; k < count; ++k) offsets[k] = 0;
+    for (int d = ndim - 1; d >= 0; --d) {
+        const unsigned int size = dividers[3 * d], magic = dividers[3 * d + 1], shift = dividers[3 * d + 2];
+        const unsigned int quotient = (__umulhi(linear, magic) + linear) >> shift;
+        const int index = (int)(linear - quotient * size);
+        linear = quotient;
+        for (int k = 0; k < count; ++k) offsets[k] += index * (int)strides[k * ndim + d];
+    }
+}
 """
+
+
+def divider(size):
+    """(size, magic, shift) with ``n // size == (umulhi(n, magic) + n) >> shift`` for every
+    ``n < 2**31``: the division strided_offsets32 does by multiplying (Granlund and Montgomery's
+    method, as torch's IntDivider)."""
+    size = max(size, 1)
+    shift = (size - 1).bit_length()
+    magic = ((1 << 32) * ((1 << shift) - size)) // size + 1
+    return size, magic & 0xFFFFFFFF, shift
 
 # numpy dtype name -> C type used for storage (the wider unsigned ones only appear inside
 # reductions: numpy sums unsigned integers in uint64)

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reference_impl.cuda import elementwise
+from reference_impl.cuda import elementwise, kernels
 from reference_impl.cuda.device_array import DeviceArray
 
 from .cuda_backend import BACKEND, cuda_backend, requires_backend  # noqa: F401 (an autouse fixture)
@@ -158,4 +158,16 @@ def test_the_32_bit_index_path_is_taken_only_when_offsets_fit():
                                                   [np.dtype(np.float32)], [np.dtype(np.float32)],
                                                   [np.dtype(np.float32)], "int")
     assert "typedef int index_t" in source and name.endswith("_int")
-    assert source.count("strided_offsets<2, index_t>") == 1
+    assert "strided_offsets32<2>(i, ndim, dividers, strides, at)" in source
+    small = elementwise.layout_arguments((3, 4), [(1, 3), (4, 1)])
+    assert small.index_type == "int" and not small.contiguous and small.strides == (1, 3, 4, 1)
+    assert elementwise.layout_arguments((2**16, 2**16), [(2**16, 1)] * 2).index_type == "i64"
+    assert elementwise.layout_arguments((3, 4), [(4, 1), (4, 1)]).contiguous
+
+
+@pytest.mark.parametrize("size", [1, 2, 3, 7, 10, 641, 8192, 65535, 2**20 + 7, 2**31 - 1])
+def test_the_multiply_shift_dividers_divide_exactly(size):
+    size, magic, shift = kernels.divider(size)
+    numerators = np.array([0, 1, size - 1, size, size + 1, 2**31 - 1, 123456789 % 2**31], dtype=np.uint64)
+    quotients = (((numerators * magic) >> 32) + numerators) >> shift
+    np.testing.assert_array_equal(quotients, numerators // size)

@@ -72,15 +72,12 @@ def elementwise_kernel(name, in_dtypes, compute, out_dtype, index_type="i64"):
 
 
 def elementwise_args(inputs, out):
-    """``elementwise.launch``'s arguments: the inputs broadcast to ``out``'s shape (stride 0
-    along broadcast dims), every operand's element strides in one list, and the dense fast
-    path where every operand is row-major."""
-    shape = out.shape
-    views = [np.broadcast_to(x, shape) for x in inputs] + [out]
-    strides = [estrides(view) for view in views]
-    dense = all(each == row_major(shape) for each in strides)
-    return (np.int64(out.size), np.int32(max(out.ndim, 1)), i64(list(shape) or [1]),
-            i64([s for each in strides for s in (each or (0,))]), np.int32(dense), *(HostPointer(v) for v in views))
+    """``elementwise.launch``'s arguments (its ``layout_arguments``): the inputs broadcast to
+    ``out``'s shape (stride 0 along broadcast dims), each view's first element as a pointer."""
+    views = [np.broadcast_to(x, out.shape) for x in inputs] + [out]
+    layout = elementwise.layout_arguments(out.shape, [estrides(view) for view in views])
+    return (np.int64(out.size), np.int32(len(layout.shape)), HostPointer(np.asarray(layout.dividers, np.uint32)),
+            i64(layout.shape), i64(layout.strides), np.int32(layout.contiguous), *(HostPointer(v) for v in views))
 
 
 def run_elementwise(name, inputs, compute, out_dtype, index_type="i64"):

@@ -126,6 +126,11 @@ CUDA_EMULATION_MIN_MAX(float)
 CUDA_EMULATION_MIN_MAX(double)
 #undef CUDA_EMULATION_MIN_MAX
 
+// The high 32 bits of a 32 x 32-bit product (strided_offsets32 divides with it).
+inline unsigned int __umulhi(unsigned int a, unsigned int b) {
+    return (unsigned int)(((unsigned long long)a * b) >> 32);
+}
+
 inline float __int_as_float(int i) {
     float f;
     std::memcpy(&f, &i, sizeof f);
