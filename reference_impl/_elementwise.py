@@ -36,27 +36,32 @@ __all__ = [
 
 # -- binary ops -----------------------------------------------------------------------------
 
-def _binary(a, b, kernel, *, out=None, result=None, compute=None, inplace=False):
+def _binary(a, b, kernel, *, out=None, result=None, compute=None, inplace=False, layout=None):
     """Run a binary kernel with torch's promotion.
 
     ``compute(promoted)`` gives the dtype to compute in (default: the promoted one) and
-    ``result(promoted)`` the dtype of the result (default: the compute dtype).
+    ``result(promoted)`` the dtype of the result (default: the compute dtype). ``layout`` holds
+    the operands a new result takes its memory order from (default both; a scalar that torch
+    passes to its kernel as a parameter is no operand; empty: a contiguous result).
     """
+    layout = (a, b) if layout is None else layout
     check_same_device(a, b)
     _layout.broadcast_shapes(shape_of(a), shape_of(b))
     promoted = _dtype.result_type(a, b)
     compute_dtype = compute(promoted) if compute else promoted
     result_dtype = result(promoted) if result else compute_dtype
     x, y = as_array(a, compute_dtype), as_array(b, compute_dtype)
-    if _writes_result_directly(a, b, kernel, out, inplace, compute_dtype, result_dtype):
-        result = empty_in_inputs_layout(_layout.broadcast_shapes(shape_of(a), shape_of(b)), result_dtype, (a, b))
+    if layout and _writes_result_directly(a, b, kernel, out, inplace, compute_dtype, result_dtype):
+        result = empty_in_inputs_layout(_layout.broadcast_shapes(shape_of(a), shape_of(b)), result_dtype, layout)
         kernel(x, y, out=result._array())
         return result
     with quiet():
         values = kernel(x, y)
     if inplace:
         return store_inplace(a, values, result_dtype, inputs=(b,))
-    return store(values, result_dtype, out, inputs=(a, b), follow_layout=True)
+    if out is not None:
+        return store(values, result_dtype, out, inputs=(a, b))
+    return store(values, result_dtype, inputs=layout, follow_layout=bool(layout))
 
 
 def _writes_result_directly(a, b, kernel, out, inplace, compute_dtype, result_dtype):
@@ -177,7 +182,9 @@ def pow(input, exponent, *, out=None):
     if not isinstance(exponent, Tensor) and isinstance(exponent, int) and exponent < 0 \
             and not _dtype.result_type(input, exponent).is_floating_point:
         raise _errors.negative_integer_power()
-    result = _binary(input, exponent, _power, out=out)
+    # torch passes a scalar exponent to a unary kernel, and gives ``2 ** x`` a contiguous result
+    layout = (input,) if not isinstance(exponent, Tensor) else () if not isinstance(input, Tensor) else None
+    result = _binary(input, exponent, _power, out=out, layout=layout)
     if not isinstance(input, Tensor):  # ``2 ** x``
         return record(result, "rpow_scalar", (exponent,), _scalar_base_gradient(input), saved=(result, exponent))
     if not isinstance(exponent, Tensor):
@@ -433,7 +440,7 @@ def where(condition, input=None, other=None, *, out=None):
     _layout.broadcast_shapes(condition.shape, _layout.broadcast_shapes(shape_of(input), shape_of(other)))
     dtype = _dtype.result_type(input, other)
     values = np.where(condition._array(), as_array(input, dtype), as_array(other, dtype))  # broadcast, writable
-    result = store(values, dtype, out, inputs=(condition, input, other))
+    result = store(values, dtype, out, inputs=(condition, input, other), follow_layout=True)
     return record(result, "where", (input, other),
                   lambda grad, c: (where(c, grad, 0.0), where(c, 0.0, grad)), saved=(condition,))
 
@@ -456,7 +463,9 @@ def clamp(input, min=None, max=None, *, out=None):
             values = np.maximum(values, as_array(min, dtype))
         if max is not None:
             values = np.minimum(values, as_array(max, dtype))
-    result = store(values, dtype, out, inputs=(input, *bounds))
+    # scalar bounds are parameters of a unary kernel; tensor bounds are operands
+    result = store(values, dtype, out, inputs=(input, *(b for b in bounds if isinstance(b, Tensor))),
+                   follow_layout=True)
     if any(isinstance(bound, Tensor) for bound in bounds):
         return record(result, "clamp_tensors", (input, min, max), _clamp_tensors_backward(min, max),
                       saved=(input, min, max))

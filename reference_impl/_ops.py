@@ -123,8 +123,11 @@ def _in_inputs_layout(values, dtype, inputs):
 
 
 def _iteration_strides(shape, inputs):
-    operands = [(t.shape, t.stride()) for t in inputs if isinstance(t, Tensor) and t.dim()]
-    return _layout.iteration_output_strides(shape, operands) if operands else None
+    """Python scalars and 0-dim tensors are operands of TensorIterator too: they never order the
+    dims, but not being of the result's shape they rule out its fast setup (seen in the strides
+    of an empty result: ``torch.zeros(3, 0, 1, 2) * -1`` has strides (0, 2, 0, 1))."""
+    operands = [(t.shape, t.stride()) if isinstance(t, Tensor) else ((), ()) for t in inputs]
+    return _layout.iteration_output_strides(shape, operands) if any(s for s, _ in operands) else None
 
 
 def empty_in_inputs_layout(shape, dtype, inputs, strides=None):
