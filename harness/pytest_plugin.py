@@ -114,7 +114,7 @@ class CaseItem(pytest.Item):
         if not isinstance(excinfo.value, CaseFailure):
             return super().repr_failure(excinfo, style)
         result = excinfo.value.result
-        case = self.case
+        case = result.case  # for a case with given: parameters, the failing example (its first line binds them)
         header = f"{case.file}:{case.line}: case {case.id!r} ({case.title}): {result.verdict}"
         impl = self.config.getoption("--impl")
         problems = format_problems(result, "torch", impl)
