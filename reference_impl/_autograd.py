@@ -391,6 +391,16 @@ def _dense(tensor):
     return _layout.is_non_overlapping_and_dense(tensor.shape, tensor.stride())
 
 
+def _obeys_layout_contract(gradient, variable):
+    """torch's "gradient layout contract": for a dense leaf, the gradient's strides equal the
+    leaf's in every dim whose size is not 1 (and are not 0 in those that are); for any other
+    leaf, a contiguous gradient."""
+    if _dense(variable):
+        return all(grad_stride != 0 if size == 1 else grad_stride == stride
+                   for size, grad_stride, stride in zip(gradient.shape, gradient.stride(), variable.stride()))
+    return gradient.is_contiguous()
+
+
 def _fit(gradient, shape, dtype):
     """A gradient summed down to its input's (broadcast) shape and cast to its dtype."""
     from ._reduction import sum as reduce_sum
@@ -407,13 +417,13 @@ def _fit(gradient, shape, dtype):
 
 
 def _accumulate(variable, gradient, owned, create_graph):
-    """torch's AccumulateGrad: the first gradient is kept as it is when it is ours and already
-    in the leaf's layout, else copied into that layout; later ones are added (in place,
-    unless building a graph of the gradient itself)."""
+    """torch's AccumulateGrad: the first gradient is kept as it is when it is ours and obeys
+    the leaf's layout contract, else copied into the leaf's layout; later ones are added (in
+    place, unless building a graph of the gradient itself)."""
     from ._creation import empty_like
 
     if variable._grad is None:
-        if create_graph or (owned and _dense(gradient) and gradient.stride() == variable.stride()):
+        if create_graph or (owned and _obeys_layout_contract(gradient, variable)):
             variable._grad = gradient if create_graph else gradient.detach()
         else:
             with no_grad():

@@ -136,8 +136,9 @@ def storage_span(shape, strides):
 
 
 def is_non_overlapping_and_dense(shape, strides):
-    """True when the elements exactly tile a block of storage in some dim order."""
-    dims = sorted((stride, size) for size, stride in zip(shape, strides) if size != 1)
+    """True when the elements exactly tile a block of storage in some dim order. As in c10,
+    dims of size 0 and 1 are left out: they hold no second element to overlap with."""
+    dims = sorted((stride, size) for size, stride in zip(shape, strides) if size > 1)
     expected = 1
     for stride, size in dims:
         if stride != expected:

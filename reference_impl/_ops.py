@@ -166,7 +166,10 @@ def store_inplace(tensor, values, dtype, inputs=()):
 
 
 def check_writable(target, inputs=()):
-    """torch's overlap rules for a write into ``target`` that reads ``inputs``."""
+    """torch's overlap rules for a write into ``target`` that reads ``inputs`` (none for an
+    empty target: nothing is written)."""
+    if target.numel() == 0:
+        return
     if _layout.has_internal_overlap(target.shape, target.stride()):
         raise _errors.internal_overlap()
     for source in inputs:
