@@ -5,6 +5,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from .given import GivenError, parse_all
 from .yaml_source import Location, SourceError, load
 
 SCHEMA_PATH = Path(__file__).with_name("case_file.schema.json")
@@ -44,6 +45,8 @@ class Case:
     unspecified: tuple = ()
     tolerance: dict | None = None  # {"rtol": ..., "atol": ...}
     known_divergence: dict | None = None  # {"reason": ..., "what": [kinds]}
+    given: dict | None = None  # {parameter: strategy expression}: checked over drawn examples (given.py)
+    examples: int | None = None  # how many examples to draw for ``given`` (default given.DEFAULT_EXAMPLES)
 
     def to_dict(self):
         return {key: list(value) if key in _TUPLE_FIELDS else value for key, value in asdict(self).items()}
@@ -55,7 +58,7 @@ class Case:
 
 _TUPLE_FIELDS = ("tags", "devices", "unspecified")
 _OPTIONAL_FIELDS = ("cell", "tags", "seed", "devices", "expect", "doc_output", "compare_output", "unspecified",
-                    "tolerance", "known_divergence")
+                    "tolerance", "known_divergence", "given", "examples")
 
 
 def load_file(path, shown_as=None):
@@ -74,6 +77,8 @@ def load_file(path, shown_as=None):
     for index, raw in enumerate(document.data["cases"]):
         at = ("cases", index)
         optional = {key: raw[key] for key in _OPTIONAL_FIELDS if key in raw}
+        if "given" in raw:
+            _check_given(document, at, raw["given"])
         cases.append(Case.from_dict({
             "id": raw["id"],
             "title": raw["title"],
@@ -85,6 +90,16 @@ def load_file(path, shown_as=None):
             **optional,
         }))
     return cases
+
+
+def _check_given(document, at, given):
+    """Every ``given`` expression parses (given.parse_all); an error points at its parameter."""
+    if not isinstance(given, dict) or not given:
+        raise SourceError(document.location_of(at + ("given",)), "given must map parameter names to strategies")
+    try:
+        parse_all(given)
+    except GivenError as error:
+        raise SourceError(document.location_of(at + ("given", error.parameter)), str(error)) from None
 
 
 def _minimal_check(document):

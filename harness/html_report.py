@@ -22,6 +22,7 @@ from .runner import (
     LABELS,
     NOW_AGREEING,
     PENDING,
+    REFERENCE_MORE_ACCURATE,
     SKIPPED,
     SPEC_ERROR,
     VERDICTS,
@@ -169,8 +170,8 @@ def _verdict_cell(result):
     return f"<td class='cell {result.verdict}' title='{escape(LABELS[result.verdict])}'>{_SYMBOLS[result.verdict]}</td>"
 
 
-_SYMBOLS = {AGREE: "✓", DIVERGE: "✗", KNOWN: "≈", PENDING: "…", DEVICE_DIFFERENCE: "⇄", NOW_AGREEING: "!",
-            SPEC_ERROR: "§", ERROR: "⚠", SKIPPED: "–"}
+_SYMBOLS = {AGREE: "✓", DIVERGE: "✗", KNOWN: "≈", PENDING: "…", DEVICE_DIFFERENCE: "⇄", REFERENCE_MORE_ACCURATE: "±",
+            NOW_AGREEING: "!", SPEC_ERROR: "§", ERROR: "⚠", SKIPPED: "–"}
 
 
 # -- a case's panel -----------------------------------------------------------------------------------------
@@ -193,6 +194,8 @@ def _panel(row, runs):
         f"{' · document drift' if row['drift'] else ''}</p>",
         _code(case, first),
     ]
+    if result.given:
+        parts.append(_given_note(result.given))
     if result.error:
         parts.append(f"<pre class=error>{escape(result.error)}</pre>")
     if result.spec_errors:
@@ -210,6 +213,7 @@ def _panel(row, runs):
                      f"{escape(' · '.join(rewrites))}</p>")
     if result.divergences:
         parts.append(_divergence_table(result, expected_name, actual_name))
+        parts.append(_third_opinion(result, expected_name, actual_name))
         parts += [_value_grid(d, expected_name, actual_name) for d in result.divergences if d.kind == "value"
                   and isinstance(d.expected, list)][:3]
         parts.append(_sharing_graphs(result, first, expected_name, actual_name))
@@ -221,6 +225,41 @@ def _panel(row, runs):
                      f"<pre>{escape(snippet)}</pre></div>")
     parts.append("</details>")
     return "\n".join(part for part in parts if part)
+
+
+_SHOWN = {"failing": "the failing example, shrunk", "unrunnable": "the example that could not run",
+          "diverging": "the first example with divergences", "first": "the first example"}
+
+
+def _given_note(given):
+    """A ``given:`` case: its parameters, how many examples ran, and the one shown."""
+    parameters = ", ".join(f"<code>{escape(name)}: {escape(text)}</code>" for name, text in given["parameters"].items())
+    values = "; ".join(f"{name} = {value}" for name, value in given["example"].items())
+    return (f"<p class=given>Checked over {given['ran']} drawn examples (at most {given['examples']}) of "
+            f"{parameters}. Shown: {escape(_SHOWN[given['shown']])}, <code>{escape(values)}</code> "
+            "(the code's first line binds it).</p>")
+
+
+def _third_opinion(result, expected_name, actual_name):
+    """Where grads differ: float64 central differences, and which side they find closer."""
+    if not result.third_opinion:
+        return ""
+    names = {"expected": expected_name, "actual": actual_name}
+    rows = []
+    for entry in result.third_opinion:
+        head = f"<td>{escape(entry['variable'])}.grad</td><td>{entry['line']}</td>"
+        if entry["reason"]:
+            rows.append(f"<tr>{head}<td colspan=4>no estimate: {escape(entry['reason'])}</td></tr>")
+            continue
+        sides = "".join(
+            f"<td class={'same' if entry[f'{role}_within'] else 'differs'}>"
+            f"{'within tolerance' if entry[f'{role}_within'] else 'off'}, max error {entry[f'{role}_error']:.3g}</td>"
+            for role in ("expected", "actual"))
+        rows.append(f"<tr>{head}<td><code>{escape(_short(entry['estimate'], 80))}</code></td>{sides}"
+                    f"<td><b>{escape(names[entry['closer']])}</b></td></tr>")
+    return ("<table class=third-opinion><caption>Third opinion: float64 central differences of the loss</caption>"
+            f"<thead><tr><th>grad</th><th>line</th><th>estimate</th><th>{escape(expected_name)}</th>"
+            f"<th>{escape(actual_name)}</th><th>closer</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table>")
 
 
 def _code(case, first):
@@ -433,7 +472,7 @@ header{padding-top:1.6rem}h1{font-size:1.55rem;margin:.2rem 0 .4rem}h1 code{font
 .badge{padding:.25rem .7rem;border-radius:1rem;font-weight:600;text-decoration:none;color:var(--fg);
 border:1px solid var(--line)}
 .agree{background:var(--soft-ok)}.diverge,.spec_error,.now_agreeing{background:var(--soft-bad)}
-.error{background:var(--soft-warn)}.known,.skipped,.device_difference{background:var(--soft-info)}
+.error{background:var(--soft-warn)}.known,.skipped,.device_difference,.reference_more_accurate{background:var(--soft-info)}
 .pending{background:#fff8e6}p.normalized{color:var(--muted);font-size:.85rem}
 .badge.drift{background:#f3ecfb}
 dl.meta{display:grid;grid-template-columns:max-content 1fr max-content 1fr;gap:.1rem 1rem;font-size:.85rem;
@@ -457,6 +496,8 @@ pre{background:var(--bg);padding:.6rem .8rem;border-radius:.4rem;overflow:auto;f
 pre.code .line{display:block}pre.code .no{display:inline-block;width:3rem;color:#9aa5b4;user-select:none}
 pre.code .hit{background:#ffe1dc;box-shadow:inset 3px 0 var(--bad)}
 table.divergences{width:100%;font-size:.85rem;margin:.6rem 0}
+table.third-opinion{font-size:.85rem;margin:.6rem 0}table.third-opinion caption{text-align:left;font-weight:600}
+p.given{font-size:.9rem}
 .kind{background:var(--soft-bad);padding:.05rem .4rem;border-radius:.3rem;font-weight:600}
 code{font-family:ui-monospace,SFMono-Regular,Menlo,monospace;font-size:.85em;word-break:break-word}
 figure{margin:.6rem 0}figure.grid table td{font-family:ui-monospace,monospace;font-size:.8rem;
@@ -485,7 +526,8 @@ _SCRIPT = """
   function matches(el){
     const c = el.classList;
     if (filter === 'failing') return c.contains('failing');
-    if (filter === 'known') return c.contains('known') || c.contains('pending') || c.contains('device_difference');
+    if (filter === 'known') return c.contains('known') || c.contains('pending') || c.contains('device_difference')
+      || c.contains('reference_more_accurate');
     if (filter === 'drift') return c.contains('drift');
     if (filter !== 'all') return c.contains(filter);
     return true;

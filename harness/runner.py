@@ -7,6 +7,8 @@ from .backends import BackendUnavailable, load_backend
 from .cases import Case
 from .compare import Divergence, Options, compare_traces, normalize_devices
 from .expectations import document_check, failed_claims
+from .given import check_examples
+from .gradcheck import settles, third_opinion
 from .sandbox import CaseCodeError
 from .trace import DEFAULT_TIME_LIMIT, CaseTimeout, Trace, run_trace
 
@@ -19,11 +21,13 @@ SPEC_ERROR = "spec_error"  # the case's own claims fail on torch
 ERROR = "error"  # the case could not be run: bad code, timeout, missing backend, harness bug
 SKIPPED = "skipped"  # the device is not available here
 DEVICE_DIFFERENCE = "device_difference"  # differs, and is listed as differing only for being on a GPU
+REFERENCE_MORE_ACCURATE = "reference_more_accurate"  # differs only in grads, which finite differences find it has right
 
-VERDICTS = (AGREE, DIVERGE, KNOWN, PENDING, DEVICE_DIFFERENCE, NOW_AGREEING, SPEC_ERROR, ERROR, SKIPPED)
+VERDICTS = (AGREE, DIVERGE, KNOWN, PENDING, DEVICE_DIFFERENCE, REFERENCE_MORE_ACCURATE, NOW_AGREEING, SPEC_ERROR,
+            ERROR, SKIPPED)
 LABELS = {AGREE: "agree", DIVERGE: "diverge", KNOWN: "known divergence", PENDING: "not yet agreeing",
-          DEVICE_DIFFERENCE: "device difference", NOW_AGREEING: "now agreeing", SPEC_ERROR: "spec error",
-          ERROR: "harness error", SKIPPED: "skipped"}
+          DEVICE_DIFFERENCE: "device difference", REFERENCE_MORE_ACCURATE: "reference more accurate",
+          NOW_AGREEING: "now agreeing", SPEC_ERROR: "spec error", ERROR: "harness error", SKIPPED: "skipped"}
 FAILING = (DIVERGE, NOW_AGREEING, SPEC_ERROR)  # verdicts that fail a test run
 
 
@@ -40,6 +44,8 @@ class CaseResult:
     spec_errors: list = field(default_factory=list)  # claims that fail on torch
     document: dict | None = None  # doc_output check: {"mode", "text", "matches": {role: bool}}
     device_difference: str | None = None  # the reason, when listed in the device-differences file
+    given: dict | None = None  # a `given:` case: its parameters and the example shown (given.check_examples)
+    third_opinion: list | None = None  # finite-difference estimates where grads differ (gradcheck.third_opinion)
 
     @property
     def key(self):
@@ -62,6 +68,8 @@ class CaseResult:
             "spec_errors": self.spec_errors,
             "document": self.document,
             "device_difference": self.device_difference,
+            "given": self.given,
+            "third_opinion": self.third_opinion,
         }
 
     @classmethod
@@ -76,6 +84,8 @@ class CaseResult:
             data["spec_errors"],
             data["document"],
             data.get("device_difference"),
+            data.get("given"),
+            data.get("third_opinion"),
         )
 
 
@@ -135,7 +145,17 @@ class Runner:
         return [self.run_case(case, device) for device in case.devices]
 
     def run_case(self, case, device="cpu"):
-        """A CaseResult; problems with the case or a backend become an ERROR verdict."""
+        """A CaseResult; problems with the case or a backend become an ERROR verdict.
+
+        A case with ``given:`` parameters runs over drawn examples (given.check_examples): its
+        result is the failing example's, shrunk, if any example diverges or breaks a claim.
+        """
+        if case.given:
+            try:
+                return check_examples(case, lambda example: self.run_case(example, device),
+                                      lambda result: result.verdict in (DIVERGE, SPEC_ERROR))
+            except CaseCodeError as error:
+                return CaseResult(case, ERROR, device, error=str(error))
         traces = {}
         try:
             backends = {"expected": self._backend(self.expected_name), "actual": self._backend(self.actual_name)}
@@ -173,6 +193,10 @@ class Runner:
                             document=document_check(case.doc_output, traces) if case.doc_output else None)
         result.device_difference = self.device_differences.get(result.key)
         result.verdict = self._verdict(case, result)
+        if any(d.kind == "grad" for d in result.divergences):
+            result.third_opinion = third_opinion(case, result, self._backend(self.expected_name), self.time_limit)
+            if result.verdict == DIVERGE and settles(result):
+                result.verdict = REFERENCE_MORE_ACCURATE
         return result
 
     def _verdict(self, case, result):

@@ -13,15 +13,18 @@ from .runner import (
     LABELS,
     NOW_AGREEING,
     PENDING,
+    REFERENCE_MORE_ACCURATE,
     SKIPPED,
     SPEC_ERROR,
     VERDICTS,
 )
 
 MARKS = {AGREE: "ok  ", DIVERGE: "DIFF", KNOWN: "known", PENDING: "todo", DEVICE_DIFFERENCE: "dev ",
-         NOW_AGREEING: "NOW ", SPEC_ERROR: "SPEC", ERROR: "ERR ", SKIPPED: "skip"}
-COLORS = {AGREE: "32", DIVERGE: "31", KNOWN: "36", PENDING: "33", DEVICE_DIFFERENCE: "36", NOW_AGREEING: "35",
-          SPEC_ERROR: "31", ERROR: "31;1", SKIPPED: "37"}
+         REFERENCE_MORE_ACCURATE: "ref+", NOW_AGREEING: "NOW ", SPEC_ERROR: "SPEC", ERROR: "ERR ", SKIPPED: "skip"}
+COLORS = {AGREE: "32", DIVERGE: "31", KNOWN: "36", PENDING: "33", DEVICE_DIFFERENCE: "36",
+          REFERENCE_MORE_ACCURATE: "36", NOW_AGREEING: "35", SPEC_ERROR: "31", ERROR: "31;1", SKIPPED: "37"}
+_SHOWN = {"failing": "failing example, shrunk", "unrunnable": "example that could not run",
+          "diverging": "first example with divergences", "first": "first example"}
 
 
 def _paint(text, verdict, color):
@@ -42,8 +45,38 @@ def format_divergences(result, expected_label="torch", actual_label="impl"):
     return "\n".join(lines)
 
 
+def format_given(result):
+    """For a ``given:`` case: the example the result shows, with its values."""
+    given = result.given
+    values = "; ".join(f"{name} = {value}" for name, value in given["example"].items())
+    return (f"      given: {_SHOWN[given['shown']]} ({given['ran']} examples ran, at most {given['examples']} "
+            f"drawn): {values}")
+
+
+def format_third_opinion(result, expected_label="torch", actual_label="impl"):
+    """Where grads differ: which side float64 central differences find closer, or why there is no estimate."""
+    labels = {"expected": expected_label, "actual": actual_label}
+    lines = []
+    for entry in result.third_opinion or ():
+        head = f"  [third opinion] {entry['variable']}.grad at line {entry['line']}"
+        if entry["reason"]:
+            lines.append(f"{head}: no estimate: {entry['reason']}")
+            continue
+        sides = ", ".join(f"{labels[role]} {'within tolerance' if entry[f'{role}_within'] else 'off'} "
+                          f"(max error {entry[f'{role}_error']:.3g})" for role in ("expected", "actual"))
+        lines.append(f"{head}, by float64 central differences: {labels[entry['closer']]} is closer; {sides}")
+    return "\n".join(lines)
+
+
 def format_problems(result, expected_label="torch", actual_label="impl"):
-    """What a non-agreeing result needs the reader to see."""
+    """What a non-agreeing result needs the reader to see (for a ``given:`` case, after its example)."""
+    problems = _problems(result, expected_label, actual_label)
+    if result.given is None:
+        return problems
+    return format_given(result) + (f"\n{problems}" if problems else "")
+
+
+def _problems(result, expected_label, actual_label):
     if result.verdict in (ERROR, SKIPPED):
         return "      " + (result.error or "").replace("\n", "\n      ")
     if result.verdict == SPEC_ERROR:
@@ -54,7 +87,8 @@ def format_problems(result, expected_label="torch", actual_label="impl"):
         known = result.case.known_divergence
         return ("      agrees now: remove its known_divergence" if known
                 else "      agrees now: remove it from the not-yet-agreeing list")
-    details = format_divergences(result, expected_label, actual_label)
+    details = "\n".join(part for part in (format_divergences(result, expected_label, actual_label),
+                                          format_third_opinion(result, expected_label, actual_label)) if part)
     if result.verdict == DEVICE_DIFFERENCE:
         claims = "".join(f"\n  [claim on torch] {claim}" for claim in result.spec_errors)
         return f"      device difference: {result.device_difference}{claims}" + (f"\n{details}" if details else "")
@@ -87,8 +121,9 @@ def format_run(run, color=False, verbose=False):
     for result in run.results:
         case = result.case
         drift = "  (document drift)" if result.drifted else ""
+        examples = f"  ({result.given['ran']} examples)" if result.given else ""
         lines.append(f"{_paint(MARKS[result.verdict], result.verdict, color):<5} {result.key:<44} "
-                     f"{case.file}:{case.line}{drift}")
+                     f"{case.file}:{case.line}{examples}{drift}")
         if result.verdict in FAILING or result.verdict == ERROR or (verbose and result.verdict != AGREE):
             lines.append(format_problems(result, expected, actual))
     lines += ["", section_table(run)]
