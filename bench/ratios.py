@@ -19,7 +19,12 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
+# One thread each, set before numpy loads its BLAS: torch gets set_num_threads(1) below, and
+# OpenBLAS's spinning worker threads make a loaded 2-core machine 100x slower at matmul.
+for _variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_variable, "1")
+
+import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout, not an installed copy
 
@@ -109,7 +114,7 @@ def _time(function, budget):
 
 def measure(budget):
     """{workload name: (group, torch seconds, reference seconds)}."""
-    torch.set_num_threads(1)  # one thread each: reference_impl (numpy) has one
+    torch.set_num_threads(1)  # one thread each, as numpy's BLAS has above
     rows = {}
     for name, group, make, run in WORKLOADS:
         times = {}
