@@ -72,9 +72,12 @@ def ones(*size, dtype=None, device=None, requires_grad=False):
 
 
 def full(size, fill_value, *, dtype=None, device=None, requires_grad=False):
-    """Every element ``fill_value``; the dtype follows the value (bool, int64 or default float)."""
+    """Every element ``fill_value``; the dtype follows the value (bool, int64 or default float).
+    A value out of the dtype's range is refused, as fill_ refuses it."""
+    from ._indexing import checked_scalar
+
     dtype = _dtype.resolve(dtype, "full") or _dtype.scalar_dtype(fill_value)
-    return _allocate("full", (size,), dtype, np.array(fill_value).astype(dtype.numpy_dtype), device, requires_grad)
+    return _allocate("full", (size,), dtype, checked_scalar(fill_value, dtype), device, requires_grad)
 
 
 def eye(n, m=None, *, dtype=None, device=None, requires_grad=False):
@@ -299,10 +302,24 @@ def _copy_construct(data, dtype, device, requires_grad, called_as):
 
 
 def _to_array(scalars, dtype):
+    """Python numbers as an array of ``dtype``. Into an integer dtype, each is converted as torch
+    converts it: a float or int out of range is refused (``-2`` wraps into uint8, ``-2.0`` not)."""
+    from ._indexing import _overflows
+
     if not dtype.is_floating_point and any(isinstance(v, int) and not -2 ** 63 <= v < 2 ** 63 for v in scalars):
         raise _errors.int_overflow()
+    if dtype in _TENSOR_TYPE_NAMES:
+        for value in scalars:
+            if isinstance(value, (int, float)) and _overflows(value, not isinstance(value, float), dtype):
+                raise _errors.value_overflows(_TENSOR_TYPE_NAMES[dtype])
+        if all(isinstance(value, (int, float)) for value in scalars):  # numpy refuses to wrap -2 into uint8
+            return np.array([int(value) for value in scalars], dtype=np.int64).astype(dtype.numpy_dtype)
     return np.array(scalars, dtype=object).astype(dtype.numpy_dtype) if scalars else \
         np.array([], dtype=dtype.numpy_dtype)
+
+
+# torch.tensor's names for the integer types in its overflow message (fill_ says "uint8_t")
+_TENSOR_TYPE_NAMES = {_dtype.uint8: "uint8", _dtype.int8: "int8", _dtype.int16: "int16", _dtype.int32: "int32"}
 
 
 def _is_sequence(value):
