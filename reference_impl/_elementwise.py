@@ -387,12 +387,29 @@ abs = _same_dtype_math(np.abs, "abs", lambda grad, x: grad * x.sign(),
                        lambda d: _errors.not_implemented_for("abs_cpu", d), saves="input")
 relu = _same_dtype_math(lambda x: np.maximum(x, x.dtype.type(0)), "relu", lambda grad, r: grad * (r > 0),
                         lambda _: _errors.bool_relu(), saves="result")
-floor = _same_dtype_math(_integral_unchanged(np.floor), "floor", _zero_gradient)
-ceil = _same_dtype_math(_integral_unchanged(np.ceil), "ceil", _zero_gradient)
-trunc = _same_dtype_math(_integral_unchanged(np.trunc), "trunc", _zero_gradient)
-round = _same_dtype_math(_integral_unchanged(np.round), "round", _zero_gradient)  # half to even, like torch
+
+
+def _no_bool_kernel(name):
+    return lambda d: _errors.not_implemented_for(f"{name}_vml_cpu", d)
+
+
+floor = _same_dtype_math(_integral_unchanged(np.floor), "floor", _zero_gradient, _no_bool_kernel("floor"))
+ceil = _same_dtype_math(_integral_unchanged(np.ceil), "ceil", _zero_gradient, _no_bool_kernel("ceil"))
+trunc = _same_dtype_math(_integral_unchanged(np.trunc), "trunc", _zero_gradient, _no_bool_kernel("trunc"))
+round = _same_dtype_math(_integral_unchanged(np.round), "round", _zero_gradient,  # half to even, like torch
+                         _no_bool_kernel("round"))
 sign = _same_dtype_math(lambda x: np.sign(x) if x.dtype.kind != "b" else x.copy(), "sign", _zero_gradient)
-square = _same_dtype_math(np.square, "square", lambda grad, x: grad * 2 * x, saves="input")
+_square = _same_dtype_math(np.square, "square", lambda grad, x: grad * 2 * x, saves="input")
+
+
+def square(input, *, out=None):
+    """``input ** 2``, which torch computes as pow: a bool tensor squares to int64."""
+    if input.dtype is _dtype.bool:
+        return pow(input, 2, out=out)
+    return _square(input, out=out)
+
+
+_register_unary("square", square)
 negative, absolute = neg, abs
 tensor_method("negative")(neg)
 tensor_method("absolute")(abs)
