@@ -156,24 +156,53 @@ def _trunc_divide(x, y):
 
 @tensor_method()
 def floor_divide(input, other, *, out=None):
+    """Division rounded down. torch has no derivative for it: a result of inputs that require
+    grad gets a NotImplemented node (with edges to those inputs only), whose backward raises."""
     _check_integer_divisor(input, other)
-    return _binary(input, other, np.floor_divide, out=out)
+    return _not_differentiable(_binary(input, other, np.floor_divide, out=out), "floor_divide", (input, other))
+
+
+def _not_differentiable(result, op, inputs):
+    """torch's NotImplemented node, for an op without a derivative: its edges lead to the inputs
+    that require grad, and its backward raises."""
+
+    def backward(grad):
+        raise _errors.derivative_not_implemented(f"aten::{op}")
+
+    # "floor_divide" is where the probe met torch's NotImplemented node
+    return record(result, "floor_divide", [v for v in inputs if _autograd.requires_grad(v)], backward)
+
+
+def _division_remainder(input, other, kernel, op, rounding_mode):
+    """remainder and fmod: ``input - other * (input / other rounded)``, the rounding giving
+    the chain rule for a tensor ``other``; a scalar ``other`` is no input of the node, and
+    torch has no derivative at all for a scalar ``input`` (``2 % x``)."""
+    _check_integer_divisor(input, other)
+    result = _binary(input, other, kernel, out=None)
+    if not isinstance(input, Tensor):
+        return _not_differentiable(result, op, (other,))
+    if not isinstance(other, Tensor):
+        return record(result, f"{op}_scalar", (input,), lambda grad: grad)
+    return record(result, op, (input, other),
+                  lambda grad, a, b: (grad, -grad * div(a, b, rounding_mode=rounding_mode)), saved=(input, other))
 
 
 @tensor_method()
 def remainder(input, other, *, out=None):
     """Python's ``%``: the result takes the divisor's sign."""
-    _check_integer_divisor(input, other)
-    result = _binary(input, other, np.remainder, out=out)
-    return record(result, "remainder_scalar", (input,), lambda grad: grad)
+    if out is not None:
+        _check_integer_divisor(input, other)
+        return _binary(input, other, np.remainder, out=out)
+    return _division_remainder(input, other, np.remainder, "remainder", "floor")
 
 
 @tensor_method()
 def fmod(input, other, *, out=None):
     """C's fmod: the result takes the dividend's sign."""
-    _check_integer_divisor(input, other)
-    result = _binary(input, other, np.fmod, out=out)
-    return record(result, "fmod_scalar", (input,), lambda grad: grad)
+    if out is not None:
+        _check_integer_divisor(input, other)
+        return _binary(input, other, np.fmod, out=out)
+    return _division_remainder(input, other, np.fmod, "fmod", "trunc")
 
 
 @tensor_method()

@@ -205,6 +205,10 @@ def negative_integer_power():
     return RuntimeError("Integers to negative integer powers are not allowed.")
 
 
+def derivative_not_implemented(op):
+    return RuntimeError(f"derivative for {op} is not implemented")
+
+
 def not_implemented_for(kernel, dtype):
     return NotImplementedError(f'"{kernel}" not implemented for \'{dtype.scalar_name}\'')
 

@@ -623,8 +623,10 @@ def gather(input, dim, index, *, sparse_grad=False, out=None):
     """``result[i][j] = input[i][index[i][j]]`` (for ``dim=1``): picks along ``dim`` by ``index``."""
     check_argument_devices("wrapper_CUDA_gather", input, ("index", index))
     dim = _layout.wrap_dim(dim, input.dim())
+    shape = input.shape
     if index.numel() == 0:
-        return store(np.empty(index.shape, input.dtype.numpy_dtype), input.dtype, out, inputs=(input, index))
+        result = store(np.empty(index.shape, input.dtype.numpy_dtype), input.dtype, out, inputs=(input, index))
+        return record(result, "gather", (input,), lambda grad: scattered(grad, shape, dim, index, accumulate=True))
     if index.dtype not in (_dtype.int64, _dtype.int32):
         raise _errors.gather_dtype()
     source = input._array().reshape(input.shape or (1,))
@@ -640,7 +642,6 @@ def gather(input, dim, index, *, sparse_grad=False, out=None):
         raise _errors.gather_out_of_bounds(int(positions.reshape(-1)[np.argmax(bad)]), dim, size)
     cropped = source[tuple(slice(None) if d == dim else slice(0, n) for d, n in enumerate(positions.shape))]
     values = np.take_along_axis(cropped, positions, axis=dim).reshape(index.shape)
-    shape = input.shape
     return record(store(values, input.dtype, out, inputs=(input, index)), "gather", (input,),
                   lambda grad: scattered(grad, shape, dim, index, accumulate=True))
 

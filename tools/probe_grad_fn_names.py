@@ -39,6 +39,7 @@ PROBES = {
     "clamp_max_scalar": lambda: x.clamp(max=0), "clamp_tensors": lambda: x.clamp(y, y),
     "where": lambda: torch.where(x > 0, x, y), "maximum": lambda: torch.maximum(x, y),
     "minimum": lambda: torch.minimum(x, y), "remainder_scalar": lambda: x % 2, "fmod_scalar": lambda: torch.fmod(x, 2),
+    "remainder": lambda: x % y, "fmod": lambda: torch.fmod(x, y), "floor_divide": lambda: x // y,
     "sum": lambda: x.sum(), "sum_dim": lambda: x.sum(0), "mean": lambda: x.mean(), "mean_dim": lambda: x.mean(0),
     "prod": lambda: x.prod(), "prod_dim": lambda: x.prod(0), "max": lambda: x.max(), "max_dim": lambda: x.max(0)[0],
     "min": lambda: x.min(), "min_dim": lambda: x.min(0)[0], "amax": lambda: x.amax(0), "amin": lambda: x.amin(0),
@@ -64,6 +65,7 @@ PROBES = {
     "double": lambda: x.double(), "add_": lambda: x.clone().add_(1), "mul_": lambda: x.clone().mul_(2),
     "sub_": lambda: x.clone().sub_(1), "div_": lambda: x.clone().div_(2), "pow_": lambda: x.clone().pow_(2),
     "exp_": lambda: x.clone().exp_(), "neg_": lambda: x.clone().neg_(), "fill_": lambda: x.clone().fill_(1),
+    "fill_tensor_": lambda: x.clone().fill_(y.sum()),
     "zero_": lambda: x.clone().zero_(), "copy_": lambda: x.clone().copy_(y), "clamp_": lambda: x.clone().clamp_(0, 1),
     "relu_": lambda: x.clone().relu_(), "sigmoid_": lambda: x.clone().sigmoid_(), "tanh_": lambda: x.clone().tanh_(),
 }
