@@ -443,13 +443,14 @@ def is_recording_for(*values):
 
 
 def check_in_place(tensor):
-    """Refuse a recorded in-place op where torch does: on a leaf that requires grad, or on a
-    view of one."""
+    """Refuse a recorded in-place op where torch does: on a view that requires grad of a leaf
+    (whether or not the leaf does: a view made a leaf with ``requires_grad_()`` counts), or on
+    a leaf that requires grad."""
+    base = tensor._base
+    if base is not None and tensor.requires_grad and base.is_leaf:
+        raise _errors.view_of_leaf_in_place()
     if tensor.is_leaf and tensor.requires_grad:
         raise _errors.leaf_in_place()
-    base = tensor._base
-    if base is not None and base.is_leaf and base.requires_grad:
-        raise _errors.view_of_leaf_in_place()
 
 
 def history_snapshot(tensor):
@@ -485,12 +486,23 @@ def _attach_in_place(tensor, node):
     the view is read back out of the base, as torch rebuilds it."""
     base = tensor._base
     if base is None:
-        tensor._grad_fn, tensor._output_nr, tensor._requires_grad = node, 0, True
+        _rebase(tensor, node)
         return
-    copy_slices = _copy_slices(base, tensor, node)
-    base._grad_fn, base._output_nr, base._requires_grad = copy_slices, 0, True
-    tensor._grad_fn, tensor._output_nr, tensor._requires_grad = view_from_base(tensor), 0, True
+    _rebase(base, _copy_slices(base, tensor, node))
+    _rebase(tensor, view_from_base(tensor))
     tensor._history_version = tensor._version
+
+
+def _rebase(tensor, node):
+    """``node`` becomes ``tensor``'s history; a tensor that retains its grad keeps doing so
+    (torch moves its retain_grad hook to the new node)."""
+    old = tensor._grad_fn
+    if old is not None:
+        for number, retained in list(old._retained.items()):
+            if retained is tensor:
+                del old._retained[number]
+                node._retained[0] = tensor
+    tensor._grad_fn, tensor._output_nr, tensor._requires_grad = node, 0, True
 
 
 def view_from_base(view):

@@ -679,7 +679,7 @@ def copy_(self, src, non_blocking=False):
     """Write ``src`` (a tensor, broadcast to our shape) into our elements, casting as needed;
     ``src`` may be on another device (one transfer, then the cast where it lands)."""
     _layout.check_expandable(src.shape, self.shape)
-    recording = is_recording_for(self, src)
+    recording = is_recording_for(self, src) and self.dtype.is_floating_point  # torch: a differentiable dtype
     if recording:
         _autograd.check_in_place(self)
     check_writable(self, (src,))
