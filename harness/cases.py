@@ -78,7 +78,7 @@ def load_file(path, shown_as=None):
         at = ("cases", index)
         optional = {key: raw[key] for key in _OPTIONAL_FIELDS if key in raw}
         if "given" in raw:
-            _check_given(document, at, raw["given"])
+            _check_given(document, at, raw)
         cases.append(Case.from_dict({
             "id": raw["id"],
             "title": raw["title"],
@@ -92,10 +92,14 @@ def load_file(path, shown_as=None):
     return cases
 
 
-def _check_given(document, at, given):
+def _check_given(document, at, raw):
     """Every ``given`` expression parses (given.parse_all); an error points at its parameter."""
+    given = raw["given"]
     if not isinstance(given, dict) or not given:
         raise SourceError(document.location_of(at + ("given",)), "given must map parameter names to strategies")
+    if "doc_output" in raw:
+        raise SourceError(document.key_location(at + ("doc_output",)),
+                          "doc_output cannot go with given: the document shows one example, not every drawn one")
     try:
         parse_all(given)
     except GivenError as error:

@@ -15,8 +15,8 @@ code. Both backends run that line in their own namespace, so ``torch.float32`` i
 backend's own dtype. The examples are searched with ``hypothesis.find``, seeded with the
 case's seed, so runs are reproducible and a failing example is shrunk to a minimal one.
 
-Parsing needs nothing but the standard library, so case files load where hypothesis is not
-installed; running a ``given:`` case needs hypothesis.
+Parsing does not import hypothesis, so case files load where it is not installed; running a
+``given:`` case needs it.
 """
 
 import ast
@@ -33,6 +33,7 @@ from .observe import MAX_OBSERVED_ELEMENTS
 from .sandbox import CaseCodeError
 
 DEFAULT_EXAMPLES = 20  # examples drawn when a case gives no ``examples:``
+MAX_EXPRESSION_LENGTH = 1000
 RESERVED_NAMES = frozenset({"torch", "np", "device"})  # bound by the harness in every case
 
 FLOAT_DTYPES = ("float32", "float64", "float16")  # the first is what a failing example shrinks to
@@ -81,6 +82,7 @@ class _Signature:
 
 
 _REQUIRED = object()
+_FLOAT_WIDTHS = {16: np.float16, 32: np.float32, 64: np.float64}
 
 
 def _check_integers(a):
@@ -100,9 +102,6 @@ def _check_floats(a):
     for name in ("min_value", "max_value"):
         if float(_FLOAT_WIDTHS[a["width"]](a[name])) != a[name]:
             raise GivenError(f"{name}={a[name]!r} is not exactly a float of width {a['width']}")
-
-
-_FLOAT_WIDTHS = {16: np.float16, 32: np.float32, 64: np.float64}
 
 
 def _check_sampled_from(a):
@@ -133,7 +132,7 @@ def _check_broadcastable_shapes(a):
 
 
 def _check_nothing(a):
-    return None
+    """For strategies whose arguments need no check."""
 
 
 def _need_type(arguments, names, kinds):
@@ -222,10 +221,14 @@ def parse(text):
     if not isinstance(text, str):
         raise GivenError(f"a strategy expression must be a string, not {text!r}"
                          + (" (examples: goes beside given:, not inside it)" if isinstance(text, int) else ""))
+    if len(text) > MAX_EXPRESSION_LENGTH:
+        raise GivenError(f"a strategy expression is at most {MAX_EXPRESSION_LENGTH} characters, not {len(text)}")
     try:
         node = ast.parse(text.strip(), mode="eval").body
     except SyntaxError as error:
         raise GivenError(f"invalid strategy expression {text.strip()!r}: {error.msg}") from None
+    except (ValueError, MemoryError, RecursionError) as error:  # null bytes; nesting too deep for the parser
+        raise GivenError(f"invalid strategy expression: {type(error).__name__}") from None
     if isinstance(node, ast.Name):
         if node.id in DTYPE_SETS:
             return Strategy("sampled_from", {"values": tuple(DType(name) for name in DTYPE_SETS[node.id])})
@@ -286,8 +289,13 @@ def _literal(node):
                      f"torch.<dtype> for {', '.join(ALL_DTYPES)}), not {_source(node)!r}")
 
 
-def _source(node):
-    return ast.unparse(node)
+def _source(node, limit=60):
+    """The node's source, shortened (and never failing on deep nesting)."""
+    try:
+        text = ast.unparse(node)
+    except RecursionError:
+        return "a deeply nested expression"
+    return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
 def check_name(name):

@@ -17,7 +17,9 @@ trace.run_trace, in the same sandbox, with the same seed and time limit as any c
 (``h = 1e-6 * max(1, |x_i|)``) estimates how much the statement adds to ``x.grad[i]``;
 each side is judged against its own grad before the statement plus that estimate, in units
 of the dtype's tolerance (compare.TOLERANCES, or the case's). Only the elements where the
-two sides differ are estimated, the MAX_ELEMENTS most different first.
+two sides differ are estimated, the MAX_ELEMENTS most different first. The runner's verdict
+becomes "reference more accurate" only where ``settles`` holds: every divergence is in grad
+values, and the implementation is within tolerance of the estimate and closer than torch.
 
 Limits, each reported as the reason there is no third opinion rather than guessed around:
 the statement is not ``LOSS.backward(...)``; ``x`` is not a floating leaf that requires grad,
@@ -61,10 +63,11 @@ def third_opinion(case, result, backend, time_limit=None):
 
     An entry is ``{variable, line, reason}`` when there is no estimate (``reason`` says why),
     else ``{variable, line, reason: None, elements, estimate, uncertainty, expected, actual,
-    expected_error, actual_error, expected_within, actual_within, closer}``: the flat indices
-    estimated; the grad torch should have there; how uncertain that is; both sides' grads
-    there; each side's largest absolute error; whether it is within the dtype's tolerance;
-    and the side closer to the estimate ("expected" or "actual"; torch on a tie).
+    expected_error, actual_error, expected_within, actual_within, closer, other_differences}``:
+    the flat indices estimated; the grad torch should have there; how uncertain that is; both
+    sides' grads there; each side's largest absolute error; whether it is within the dtype's
+    tolerance; the side closer to the estimate ("expected" or "actual"; torch on a tie); and
+    the grads' observed fields other than values that differ too (dtype, stride, version...).
     ``time_limit`` bounds all the replays for one leaf together.
     """
     entries = []
@@ -81,13 +84,13 @@ def third_opinion(case, result, backend, time_limit=None):
 
 
 def settles(result):
-    """True when every divergence is a grad that the third opinion finds the implementation
-    to have right (within tolerance of the estimate) and closer than torch."""
+    """True when every divergence is in a grad's values, and the third opinion finds the
+    implementation to have them right (within tolerance of the estimate) and closer than torch."""
     entries = {entry["variable"]: entry for entry in result.third_opinion or ()}
     return bool(result.divergences) and all(
         d.kind == "grad" and d.variable in entries and entries[d.variable]["reason"] is None
         and entries[d.variable]["closer"] == "actual" and entries[d.variable]["actual_within"]
-        for d in result.divergences)
+        and not entries[d.variable]["other_differences"] for d in result.divergences)
 
 
 def _estimate(case, result, divergence, backend, time_limit):
@@ -96,10 +99,8 @@ def _estimate(case, result, divergence, backend, time_limit):
     grads = [result.traces[role].steps[step].variables.get(name, {}).get("grad") for role in ("expected", "actual")]
     if not all(isinstance(g, dict) and g.get("type") == "tensor" for g in grads):
         raise _Unavailable(f"{name}.grad is not a tensor on both sides")
-    fields = sorted(key for key in set(grads[0]) | set(grads[1])
-                    if key not in ("values", "memory") and grads[0].get(key) != grads[1].get(key))
-    if fields:
-        raise _Unavailable(f"{name}.grad differs in {', '.join(fields)}, not only in its values")
+    if grads[0]["shape"] != grads[1]["shape"]:
+        raise _Unavailable(f"{name}.grad has shape {grads[1]['shape']}, torch {grads[0]['shape']}")
     dtype_name = grads[0]["dtype"].removeprefix("torch.")
     if dtype_name not in TOLERANCES:
         raise _Unavailable(f"{name}.grad is {grads[0]['dtype']}, not of a floating dtype")
@@ -136,8 +137,11 @@ def _estimate(case, result, divergence, backend, time_limit):
         # Richardson: central(2h) - central(h) is 3x the truncation error of central(h); plus rounding.
         uncertainty.append(abs(wide - central) / 3 + _EPS * (abs(f[1]) + abs(f[-1])) / h)
     central = np.array(estimate)
-    return _judge(name, [side[elements] for side in sides], [prior[elements] + central for prior in priors],
-                  np.array(uncertainty), dtype_name, case.tolerance, elements)
+    judged = _judge(name, [side[elements] for side in sides], [prior[elements] + central for prior in priors],
+                    np.array(uncertainty), dtype_name, case.tolerance, elements)
+    judged["other_differences"] = sorted(key for key in set(grads[0]) | set(grads[1])
+                                         if key not in ("values", "memory") and grads[0].get(key) != grads[1].get(key))
+    return judged
 
 
 def _backward_call(node):

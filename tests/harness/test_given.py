@@ -65,6 +65,9 @@ def test_dtype_sets_are_sampled_dtypes_written_as_torch_names():
     ("booleans(True)", "booleans() takes at most 0 arguments"),
     ("integers(*[0, 1])", "* and ** arguments are not allowed"),
     ("sampled_from([torch.float128])", "torch.<dtype>"),
+    ("just(" + "-" * 990 + "1)", "not 'a deeply nested expression'"),
+    ("just(" + "+".join(["1"] * 600) + ")", "at most 1000 characters"),
+    ("(" * 300 + ")" * 300, "too many nested parentheses"),
 ])
 def test_invalid_expressions_say_what_is_wrong(text, message):
     with pytest.raises(GivenError) as caught:
@@ -119,8 +122,16 @@ def test_a_reserved_parameter_name_is_reported_at_its_line(tmp_path):
     assert caught.value.location.line == 7 and "parameter 'device' is reserved" in str(caught.value)
 
 
+def test_document_output_cannot_go_with_given(tmp_path):
+    path = write(tmp_path, FILE.format(fill="booleans") + "    doc_output:\n      text: tensor([])\n")
+    with pytest.raises(SourceError) as caught:
+        load_file(path)
+    assert caught.value.location.line == 11 and "doc_output cannot go with given" in str(caught.value)
+
+
 def test_examples_needs_given(tmp_path):
-    text = FILE.format(fill="booleans").replace("    given:\n      shape: shapes(max_dims=2)\n      fill: booleans\n", "")
+    text = FILE.format(fill="booleans").replace("      shape: shapes(max_dims=2)\n      fill: booleans\n", "")
+    text = text.replace("    given:\n", "")
     with pytest.raises(SourceError, match="given"):
         load_file(write(tmp_path, text))
 
