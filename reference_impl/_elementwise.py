@@ -697,22 +697,26 @@ def copy_(self, src, non_blocking=False):
 
 @tensor_method()
 def fill_(self, value):
-    """Every element set to ``value`` (cast to our dtype, as torch does)."""
+    """Every element set to ``value`` (cast to our dtype, as torch does). A 0-dim tensor value
+    is an input of the op (FillBackward3): its gradient is the sum of ours."""
+    source = None
     if isinstance(value, Tensor):
         if value.dim() != 0:
             raise _errors.fill_with_nonscalar(value.dim())
-        value = value.item()
+        source, value = value, value.item()
     from ._indexing import checked_scalar
 
     scalar = checked_scalar(value, self.dtype)
-    recording = is_recording_for(self)
+    recording = is_recording_for(self, source)
     if recording:
         _autograd.check_in_place(self)
     check_writable(self)
     self._array()[...] = scalar
     self._bump_version()
-    if recording:
+    if recording and source is None:
         _autograd.record_in_place(self, "fill_", (self,), lambda grad: grad * 0)
+    elif recording:
+        _autograd.record_in_place(self, "fill_tensor_", (self, source), lambda grad: (grad * 0, grad.sum()))
     return self
 
 

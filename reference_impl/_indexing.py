@@ -76,7 +76,7 @@ def setitem(tensor, key, value):
         return  # torch writes nothing and checks nothing
     if key is True:
         key = None  # a lone True only adds a dim, with no tensor index (and so no index_put_)
-    view, indices = _apply_key(tensor, key)
+    view, indices = _apply_key(tensor, key, setting=True)
     if not indices:
         _copy_to(view, value)
     else:
@@ -86,11 +86,11 @@ def setitem(tensor, key, value):
 # -- the key, part by part ---------------------------------------------------------------------------
 
 
-def _apply_key(tensor, key):
+def _apply_key(tensor, key, setting=False):
     """The view that the basic parts of ``key`` select (``tensor`` itself if none does), and
     the tensor parts as ``{dim of the view: (numpy index array, dtype)}``."""
-    # torch's fast path for a lone int or slice: no "too many indices" check, and every
-    # slice is taken, even a full one
+    # torch's fast path for a lone int or slice: no "too many indices" check, and in a read
+    # every slice is taken, even a full one (an assignment skips full slices all the same)
     fast = _is_integer(key) or isinstance(key, slice)
     parts = (key,) if fast else _key_parts(key)
     specified = sum(_dims_consumed(part) for part in parts)
@@ -98,7 +98,8 @@ def _apply_key(tensor, key):
         raise _errors.too_many_indices(tensor.dim())
     result, indices, dim = tensor, {}, 0
     for position, part in enumerate(parts):
-        result, dim = _apply_part(result, dim, position, part, indices, tensor.dim() - specified, fast)
+        result, dim = _apply_part(result, dim, position, part, indices, tensor.dim() - specified,
+                                  fast and not setting)
     return result, indices
 
 
