@@ -120,6 +120,16 @@ def _minimal_check(document):
         unknown = sorted(set(raw) - {"id", "title", "code", *_OPTIONAL_FIELDS})
         if unknown:
             raise SourceError(document.key_location(("cases", index, unknown[0])), f"unknown key {unknown[0]!r}")
+        for key, value in raw.items():
+            if not isinstance(value, _FIELD_TYPES[key]):
+                raise SourceError(document.location_of(("cases", index, key)), f"cases.{index}.{key}: {value!r} is "
+                                  f"not of type {_JSON_TYPES[_FIELD_TYPES[key]]!r}")
+
+
+_FIELD_TYPES = {"id": str, "title": str, "code": str, "cell": str, "tags": list, "seed": int, "devices": list,
+                "expect": dict, "doc_output": dict, "compare_output": str, "unspecified": list, "tolerance": dict,
+                "known_divergence": dict, "given": dict, "examples": int}
+_JSON_TYPES = {str: "string", list: "array", int: "integer", dict: "object"}
 
 
 def _schema_error(document, error):
