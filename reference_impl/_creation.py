@@ -94,14 +94,14 @@ def eye(n, m=None, *, dtype=None, device=None, requires_grad=False):
 # -- the *_like family and new_* methods ----------------------------------------------------------
 
 def _like(input, dtype, fill, op_name, device):
-    """A fresh tensor shaped like ``input``, keeping its dense layout (torch's preserve_format),
-    on ``input``'s device unless ``device`` is given."""
+    """A fresh tensor shaped like ``input``, keeping its dense layout or else its memory order
+    (torch's preserve_format), on ``input``'s device unless ``device`` is given."""
     device = input.device if device is None else _device.resolve(device)
     dtype = _dtype.resolve(dtype, op_name) or input.dtype
     if _layout.is_non_overlapping_and_dense(input.shape, input.stride()):
         strides = input.stride()
     else:
-        strides = _layout.contiguous_strides(input.shape)
+        strides = _layout.infer_dense_strides(input.shape, input.stride())
     storage = Storage.allocate(_layout.storage_span(input.shape, strides), dtype, fill, device)
     return Tensor._make(storage, input.shape, strides)
 
@@ -239,6 +239,10 @@ def from_numpy(array):
     """A tensor that shares ``array``'s memory, keeping its strides."""
     if not isinstance(array, np.ndarray):
         raise _errors.from_numpy_not_ndarray(array)
+    return _numpy_alias(array, warn_read_only=True)
+
+
+def _numpy_alias(array, warn_read_only):
     dtype = _dtype.from_numpy_dtype(array.dtype)
     if dtype is None:
         if array.dtype.kind in "biufc":
@@ -249,8 +253,8 @@ def from_numpy(array):
         raise _errors.negative_numpy_strides()
     if any(stride % itemsize for stride in array.strides):
         raise _errors.unaligned_numpy_strides()
-    if not array.flags.writeable:
-        warnings.warn(_errors.read_only_numpy_warning(), UserWarning, stacklevel=2)
+    if warn_read_only and not array.flags.writeable:
+        warnings.warn(_errors.read_only_numpy_warning(), UserWarning, stacklevel=3)
     strides = tuple(stride // itemsize for stride in array.strides)
     span = _layout.storage_span(array.shape, strides)
     # With no negative strides, the array's data pointer is its lowest address.
@@ -280,23 +284,21 @@ def _copy_construct(data, dtype, device, requires_grad, called_as):
         device = data.device  # a copy of a tensor stays on its device
     device = _device.resolve(device)
     dtype = _dtype.resolve(dtype, "tensor")
-    if isinstance(data, Tensor):
+    if isinstance(data, Tensor):  # a copy as .to(copy=True) makes it, in the same memory order
         warnings.warn(_errors.copy_construct_warning_from(called_as), UserWarning, stacklevel=3)
-        values, inferred = data._host_array(), data.dtype
-    elif isinstance(data, np.ndarray):
-        inferred = _dtype.from_numpy_dtype(data.dtype)
-        if inferred is None:
+        return _requiring_grad(data.detach()._converted(dtype or data.dtype, device), requires_grad)
+    if isinstance(data, np.ndarray):  # torch copies from_numpy's tensor as above
+        if _dtype.from_numpy_dtype(data.dtype) is None:
             raise _errors.unsupported_numpy_dtype(data.dtype.type.__name__)
-        values = data
-    elif isinstance(data, str):
+        shared = _numpy_alias(data, warn_read_only=False)
+        return _requiring_grad(shared._converted(dtype or shared.dtype, device), requires_grad)
+    if isinstance(data, str):
         raise _errors.invalid_data_type(data)
-    else:
-        shape = _nested_shape(data)
-        flat = []
-        _flatten_checked(data, shape, 0, flat)
-        inferred = _infer_dtype(flat)
-        values = _to_array(flat, dtype or inferred).reshape(shape)  # straight to the target dtype
-    dtype = dtype or inferred
+    shape = _nested_shape(data)
+    flat = []
+    _flatten_checked(data, shape, 0, flat)
+    dtype = dtype or _infer_dtype(flat)
+    values = _to_array(flat, dtype).reshape(shape)  # straight to the target dtype
     return _requiring_grad(Tensor._from_fresh_array(np.array(values).astype(dtype.numpy_dtype), dtype, device),
                            requires_grad)
 

@@ -137,7 +137,10 @@ def storage_span(shape, strides):
 
 def is_non_overlapping_and_dense(shape, strides):
     """True when the elements exactly tile a block of storage in some dim order. As in c10,
-    dims of size 0 and 1 are left out: they hold no second element to overlap with."""
+    dims of size 0 and 1 are left out (they hold no second element to overlap with), and an
+    empty tensor, being contiguous, counts as dense."""
+    if numel(shape) == 0:
+        return True
     dims = sorted((stride, size) for size, stride in zip(shape, strides) if size > 1)
     expected = 1
     for stride, size in dims:
@@ -315,6 +318,20 @@ def iteration_output_strides(shape, operands):
         strides[dim] = step
         step *= shape[dim]
     return tuple(strides)
+
+
+def infer_dense_strides(shape, strides):
+    """Dense strides in the memory order of a (non-dense) layout, as torch's ``_to_copy`` gives
+    a copy with ``preserve_format``: dims ordered as TensorIterator orders them, each stride the
+    product of the sizes before it in that order (sizes 0 and 1 counting as 1)."""
+    if len(shape) <= 1:
+        return (1,) * len(shape)
+    result = [0] * len(shape)
+    step = 1
+    for dim in iteration_order(shape, [(shape, strides)]):
+        result[dim] = step
+        step *= max(shape[dim], 1)
+    return tuple(result)
 
 
 def iteration_strides(shape, strides, iteration_shape):

@@ -283,13 +283,15 @@ class Tensor:
     # -- copies -----------------------------------------------------------------------------
 
     def clone(self, *, memory_format=_memory_format.preserve_format):
-        """A new tensor with its own storage; by default dense layouts keep their strides, as
-        in torch, and ``memory_format=torch.contiguous_format`` makes it row-major."""
-        if memory_format is _memory_format.preserve_format and \
-                _layout.is_non_overlapping_and_dense(self._shape, self._strides):
+        """A new tensor with its own storage; by default dense layouts keep their strides and
+        others become dense in their memory order, as in torch, and
+        ``memory_format=torch.contiguous_format`` makes it row-major."""
+        if memory_format is not _memory_format.preserve_format:
+            strides = _layout.contiguous_strides(self._shape)
+        elif _layout.is_non_overlapping_and_dense(self._shape, self._strides):
             strides = self._strides
         else:
-            strides = _layout.contiguous_strides(self._shape)
+            strides = _layout.infer_dense_strides(self._shape, self._strides)
         storage = Storage.allocate(_layout.storage_span(self._shape, strides), self.dtype, device=self.device)
         copy = Tensor._make(storage, self._shape, strides, 0)
         np.copyto(copy._array(), self._array())
@@ -374,12 +376,12 @@ class Tensor:
                                 lambda grad: grad.to(original_device, original_dtype))
 
     def _converted(self, dtype, device):
-        """A copy holding our values cast to ``dtype`` on ``device``; dense layouts keep
-        their strides."""
+        """A copy holding our values cast to ``dtype`` on ``device`` (torch's ``_to_copy``):
+        dense layouts keep their strides, others become dense in their memory order."""
         if _layout.is_non_overlapping_and_dense(self._shape, self._strides):
             strides = self._strides
         else:
-            strides = _layout.contiguous_strides(self._shape)
+            strides = _layout.infer_dense_strides(self._shape, self._strides)
         storage = Storage.allocate(_layout.storage_span(self._shape, strides), dtype, device=device)
         result = Tensor._make(storage, self._shape, strides, 0)
         source = self._array()
