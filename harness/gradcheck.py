@@ -118,7 +118,8 @@ def _estimate(case, result, divergence, backend, time_limit):
     priors = [_grad_before(result.traces[role], step, name, x0.size) for role in ("expected", "actual")]
     elements = _most_different(*sides)
     if not elements.size:
-        raise _Unavailable(f"{name}.grad has the same values on both sides")
+        raise _Unavailable(f"{name}.grad has the same values on both sides (it differs in "
+                           f"{', '.join(_other_differences(grads))})")
     replay = _Replay(case, statements[:step], expected, backend, name, bound_at, (receiver, gradient), time_limit)
     f0 = replay.loss(x0, check=True)
     estimate, uncertainty = [], []
@@ -139,9 +140,14 @@ def _estimate(case, result, divergence, backend, time_limit):
     central = np.array(estimate)
     judged = _judge(name, [side[elements] for side in sides], [prior[elements] + central for prior in priors],
                     np.array(uncertainty), dtype_name, case.tolerance, elements)
-    judged["other_differences"] = sorted(key for key in set(grads[0]) | set(grads[1])
-                                         if key not in ("values", "memory") and grads[0].get(key) != grads[1].get(key))
+    judged["other_differences"] = _other_differences(grads)
     return judged
+
+
+def _other_differences(grads):
+    """The observed fields of two grads, other than values and memory, that differ."""
+    return sorted(key for key in set(grads[0]) | set(grads[1])
+                  if key not in ("values", "memory") and grads[0].get(key) != grads[1].get(key))
 
 
 def _backward_call(node):

@@ -154,6 +154,13 @@ def test_grads_that_differ_in_more_than_values_keep_the_verdict_diverge(make_cas
     assert result.verdict == DIVERGE
 
 
+def test_grads_with_equal_values_are_not_estimated(make_case, skewed_torch):
+    skewed_torch(scale=1.0, bump_version=True)
+    result = run(make_case("x = torch.tensor([0.5, 1.5], requires_grad=True)\n(x * 3).sum().backward()\n"))
+    assert result.third_opinion == [{"variable": "x", "line": 8, "reason": "x.grad has the same values on both "
+                                                                           "sides (it differs in version)"}]
+
+
 def test_agreeing_grads_are_not_judged(make_case):
     result = run(make_case(SINE))
     assert result.verdict == "agree" and result.third_opinion is None
