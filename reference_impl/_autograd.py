@@ -20,6 +20,7 @@ import threading
 from pathlib import Path
 
 from . import _errors
+from ._memory_format import contiguous_format
 
 _NODE_DATA = json.loads(Path(__file__).with_name("grad_fn_names.json").read_text(encoding="utf-8"))["grad_fn"]
 
@@ -341,7 +342,8 @@ def _run_hooks(node, grads):
     for number, tensor in node._retained.items():
         if grads[number] is not None:  # torch's retain_grad hook keeps a contiguous clone
             gradient = grads[number] if _mode.enabled else grads[number].detach()
-            tensor._grad = gradient.clone() if tensor._grad is None else tensor._grad + gradient
+            tensor._grad = gradient.clone(memory_format=contiguous_format) if tensor._grad is None \
+                else tensor._grad + gradient
     return grads
 
 
@@ -356,7 +358,9 @@ def _propagate(node, grads, owned_incoming, buffers, dependencies, ready, create
     else:
         input_grads = node._apply(grads)
     incoming = {id(gradient) for gradient in grads if gradient is not None}
-    returned = [id(gradient) for gradient in input_grads if gradient is not None]
+    # what goes on along an edge (a gradient returned for a scalar operand goes nowhere)
+    returned = [id(gradient) for gradient, (child, _) in zip(input_grads, node.next_functions)
+                if gradient is not None and child is not None]
     for (child, number), meta, gradient in zip(node.next_functions, node._input_meta, input_grads):
         if child is None:
             continue
