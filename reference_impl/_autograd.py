@@ -194,6 +194,8 @@ def gradient_edge(value):
         return None
     if value.grad_fn is not None:
         return value.grad_fn
+    if not value._requires_grad:  # a view that requires grad only through its base: no edge
+        return None
     if value._accumulator is None:
         value._accumulator = AccumulateGrad(value)
     return value._accumulator

@@ -73,8 +73,10 @@ class Tensor:
     def _view_as(self, shape, strides, offset):
         """A view of our storage: shares our version counter, and ``_base`` is the tensor
         that owns the memory, as in torch."""
-        return Tensor._make(self._storage, shape, strides, offset, self._version_counter,
+        view = Tensor._make(self._storage, shape, strides, offset, self._version_counter,
                             self._base if self._base is not None else self)
+        view._history_version = view._version_counter.value
+        return view
 
     @property
     def _version(self):
@@ -163,7 +165,11 @@ class Tensor:
 
     @property
     def requires_grad(self):
-        return self._requires_grad
+        """Our own flag, or a history; a view also requires grad when its base does (as torch's
+        differentiable views do, however they were made)."""
+        if self._requires_grad or self.grad_fn is not None:
+            return True
+        return self._base is not None and self._base.requires_grad
 
     @requires_grad.setter
     def requires_grad(self, value):
@@ -187,17 +193,17 @@ class Tensor:
     @property
     def grad_fn(self):
         """The node that made this tensor. A view whose memory was written through another
-        view of the same base since is read back out of the base, as torch regenerates it."""
+        view of the same base since is read back out of the base, as torch regenerates it
+        (also a view made before its base required grad: it then requires grad too)."""
         base = self._base
-        if (base is not None and self._grad_fn is not None and base.requires_grad
-                and self._version != self._history_version):
+        if base is not None and base.requires_grad and self._version_counter.value != self._history_version:
             self._grad_fn, self._output_nr = _autograd.view_from_base(self), 0
             self._history_version = self._version
         return self._grad_fn
 
     @property
     def is_leaf(self):
-        return self._grad_fn is None
+        return self.grad_fn is None
 
     @property
     def retains_grad(self):
