@@ -1,9 +1,12 @@
-"""Command line: ``python -m harness {run,check,list,new,import,report}``.
+"""Command line: ``python -m harness {run,check,list,new,import,report,fuzz}``.
 
 Exit codes: 0 success (every case agrees, or is known / not yet agreeing / a declared device
 difference); 1 some case diverges, now agrees while listed, or breaks its own claims on torch;
 2 a file or case could not be loaded or run, the run was stopped by SIGTERM (the results
 of the cases that ran are still written), or the command line was wrong.
+
+``fuzz`` exits 1 when it finds a divergence not declared in the regressions directory, and 2
+when the sandbox refused a generated program or the harness failed on one.
 
 ``run --reference-device cuda`` runs every case with reference_impl's default device set to
 cuda (its CUDA kernels; emulated on the CPU unless REFERENCE_IMPL_CUDA says otherwise) against
@@ -12,6 +15,7 @@ torch on the CPU, device fields normalised; ``--torch-device cuda`` puts torch o
 
 import argparse
 import os
+import random
 import signal
 import sys
 from pathlib import Path
@@ -32,6 +36,7 @@ DEFAULT_CASES = "spec_cases"
 DEFAULT_JSON = "reports/results.json"
 DEFAULT_HTML = "reports/index.html"
 PENDING_FILE = "spec_cases/not_yet_agreeing.txt"
+REGRESSIONS_DIR = "spec_cases/regressions"
 CUDA_TIME_LIMIT = 120.0  # seconds per case and backend with a backend on cuda: kernels compile on first use
 
 
@@ -174,6 +179,17 @@ def build_parser():
     report_cmd = commands.add_parser("report", help="rebuild the HTML report from results files")
     report_cmd.add_argument("results_files", nargs="+", help="results files, or directories of *.json")
     report_cmd.add_argument("-o", "--output", default=DEFAULT_HTML)
+
+    fuzz_cmd = commands.add_parser("fuzz", help="run random programs on torch and the implementation; shrink "
+                                                "each divergence found into a YAML case")
+    fuzz_cmd.add_argument("--max-examples", type=int, default=200, help="programs to generate (default 200)")
+    fuzz_cmd.add_argument("--seed", type=int, help="hypothesis (and backend) seed (default: a fresh one, printed)")
+    fuzz_cmd.add_argument("--save", metavar="DIR", help=f"write each finding as a case file here (e.g. "
+                                                        f"{REGRESSIONS_DIR})")
+    fuzz_cmd.add_argument("--regressions", metavar="DIR", default=REGRESSIONS_DIR,
+                          help=f"saved findings declared as known divergences here are not reported again "
+                               f"(default {REGRESSIONS_DIR})")
+    fuzz_cmd.add_argument("--time-limit", type=float, help="seconds per program and backend (default 5)")
     return parser
 
 
@@ -287,7 +303,25 @@ def _report(args):
     return 0
 
 
-COMMANDS = {"run": _run, "check": _check, "list": _list, "new": _new, "import": _import, "report": _report}
+def _fuzz(args):
+    from . import fuzz  # needs hypothesis, which only this command does
+
+    seed = args.seed if args.seed is not None else random.SystemRandom().randrange(2 ** 32)
+    bar = Progress(args.max_examples)
+    report = fuzz.fuzz(args.max_examples, seed, fuzz.known_signatures(args.regressions),
+                       args.time_limit or fuzz.TIME_LIMIT,
+                       on_example=lambda r: bar.advance(f"{len(r.findings)} findings"))
+    if args.save:
+        for finding in report.findings:
+            fuzz.save_finding(finding, args.save)
+    print(fuzz.format_report(report))
+    if report.errors.get("harness") or report.errors.get("sandbox"):
+        return 2
+    return 1 if report.findings else 0
+
+
+COMMANDS = {"run": _run, "check": _check, "list": _list, "new": _new, "import": _import, "report": _report,
+            "fuzz": _fuzz}
 
 
 if __name__ == "__main__":
