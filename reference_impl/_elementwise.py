@@ -72,6 +72,14 @@ def _writes_result_directly(a, b, kernel, out, inplace, compute_dtype, result_dt
             and any(isinstance(t, Tensor) and t.is_cuda for t in (a, b)))
 
 
+def _saved_for(value, *users):
+    """``value`` as torch saves it for a chain rule: only when one of ``users`` (the inputs whose
+    gradients read it) requires grad, so that writing it in place later is otherwise no error."""
+    if not isinstance(value, Tensor) or any(_autograd.requires_grad(user) for user in users):
+        return value
+    return None
+
+
 def _to_float(promoted):
     """Division and float math turn integers and bools into the default float dtype."""
     return promoted if promoted.is_floating_point else _dtype.get_default_dtype()
@@ -125,7 +133,8 @@ def sub(input, other, *, alpha=1, out=None):
 def mul(input, other, *, out=None):
     result = _binary(input, other, np.multiply, out=out)
     return record(result, _operand_kind("mul", other), (input, other),
-                  lambda grad, a, b: (grad * b, grad * a), saved=(input, other))
+                  lambda grad, a, b: (None if b is None else grad * b, None if a is None else grad * a),
+                  saved=(_saved_for(input, other), _saved_for(other, input)))
 
 
 @tensor_method()
@@ -136,7 +145,8 @@ def div(input, other, *, rounding_mode=None, out=None):
             return mul(reciprocal(other), input, out=out)
         result = _binary(input, other, np.true_divide, out=out, compute=_to_float)
         return record(result, _operand_kind("div", other), (input, other),
-                      lambda grad, a, b: (grad / b, -grad * a / (b * b)), saved=(input, other))
+                      lambda grad, a, b: (grad / b, None if a is None else -grad * a / (b * b)),
+                      saved=(_saved_for(input, other), _saved_for(other, input, other)))
     if rounding_mode == "trunc":
         _check_integer_divisor(input, other)
         return _binary(input, other, _trunc_divide, out=out)
@@ -184,7 +194,8 @@ def _division_remainder(input, other, kernel, op, rounding_mode):
     if not isinstance(other, Tensor):
         return record(result, f"{op}_scalar", (input,), lambda grad: grad)
     return record(result, op, (input, other),
-                  lambda grad, a, b: (grad, -grad * div(a, b, rounding_mode=rounding_mode)), saved=(input, other))
+                  lambda grad, a, b: (grad, None if a is None else -grad * div(a, b, rounding_mode=rounding_mode)),
+                  saved=(_saved_for(input, other), _saved_for(other, other)))
 
 
 @tensor_method()

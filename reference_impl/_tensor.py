@@ -309,8 +309,11 @@ class Tensor:
         """A numpy array that shares this tensor's memory (refused while tracking gradients)."""
         if self.is_cuda:
             raise _errors.numpy_of_cuda_tensor(self.device)
-        if self._requires_grad:
+        if self.requires_grad:
             raise _errors.numpy_requires_grad()
+        if self.numel() == 0:  # torch hands numpy an empty array with all strides 0
+            return np.ndarray(self._shape, dtype=self.dtype.numpy_dtype, buffer=self._storage.buffer,
+                              strides=(0,) * len(self._shape))
         return self._array()
 
     def __array__(self, dtype=None, copy=None):
