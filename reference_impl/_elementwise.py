@@ -526,7 +526,8 @@ def clamp(input, min=None, max=None, *, out=None):
     if any(isinstance(bound, Tensor) for bound in bounds):
         return record(result, "clamp_tensors", (input, min, max), _clamp_tensors_backward(min, max),
                       saved=(input, min, max))
-    return record(result, "clamp_scalars", (input,), lambda grad, x: grad * _within(x, min, max), saved=(input,))
+    return record(result, "clamp_scalars", (input,), lambda grad, x: where(_within(x, min, max), grad, 0.0),
+                  saved=(input,))
 
 
 def _within(x, low, high):
