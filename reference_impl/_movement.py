@@ -134,8 +134,8 @@ def movedim(input, source, destination):
     for which, dims, wrapped in zip(("source", "destination"), (source, destination), moved):
         if len(set(wrapped)) != len(wrapped):
             raise _errors.movedim_repeated(which, dims)
-    if input.dim() == 0:
-        return permute(input, ())
+    if input.dim() == 0:  # torch returns an alias (AliasBackward0), not a permutation
+        return alias(input)
     order = [None] * input.dim()
     for src, dst in zip(*moved):
         order[dst] = src
