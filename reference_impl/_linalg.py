@@ -55,6 +55,7 @@ def _check_mv(mat, vec):
 
 
 def _check_bmm(a, b):
+    """torch's checks, in its order; with an empty operand it returns (zeros) before the dtypes."""
     if a.dim() != 3:
         raise _errors.bmm_not_3d("batch1")
     if b.dim() != 3:
@@ -62,6 +63,8 @@ def _check_bmm(a, b):
     expected = (a.shape[0], a.shape[2])
     if tuple(b.shape[:2]) != expected:
         raise _errors.bmm_size_mismatch(expected, b.shape[:2])
+    if a.numel() == 0 or b.numel() == 0:
+        return
     if a.dtype is not b.dtype:
         raise _errors.scalar_type_mismatch(a.dtype, b.dtype)
     if a.dtype is _dtype.bool:
@@ -111,7 +114,12 @@ def bmm(input, mat2):
     """Matrix products of two equally long batches (3-D tensors) of matrices, without broadcasting."""
     check_argument_devices("wrapper_CUDA_bmm", input, ("mat2", mat2))
     _check_bmm(input, mat2)
-    return record(_product(input, mat2), "bmm", (input, mat2),
+    if input.dtype is not mat2.dtype:  # an empty operand: zeros, in mat2's dtype (torch's bmm meta)
+        product = new_tensor(np.zeros((input.shape[0], input.shape[1], mat2.shape[2]), mat2.dtype.numpy_dtype),
+                             mat2.dtype)
+    else:
+        product = _product(input, mat2)
+    return record(product, "bmm", (input, mat2),
                   lambda grad, a, b: (grad.bmm(b.mT), a.mT.bmm(grad)), saved=(input, mat2))
 
 
