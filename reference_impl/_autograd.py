@@ -492,14 +492,14 @@ def _attach_in_place(tensor, node):
     the view is read back out of the base, as torch rebuilds it."""
     base = tensor._base
     if base is None:
-        _rebase(tensor, node)
+        rebase_history(tensor, node)
         return
-    _rebase(base, _copy_slices(base, tensor, node))
-    _rebase(tensor, view_from_base(tensor))
+    rebase_history(base, _copy_slices(base, tensor, node))
+    rebase_history(tensor, view_from_base(tensor))
     tensor._history_version = tensor._version
 
 
-def _rebase(tensor, node):
+def rebase_history(tensor, node):
     """``node`` becomes ``tensor``'s history; a tensor that retains its grad keeps doing so
     (torch moves its retain_grad hook to the new node)."""
     old = tensor._grad_fn

@@ -197,7 +197,7 @@ class Tensor:
         (also a view made before its base required grad: it then requires grad too)."""
         base = self._base
         if base is not None and base.requires_grad and self._version_counter.value != self._history_version:
-            self._grad_fn, self._output_nr = _autograd.view_from_base(self), 0
+            _autograd.rebase_history(self, _autograd.view_from_base(self))
             self._history_version = self._version
         return self._grad_fn
 
