@@ -80,7 +80,8 @@ def byte_range(address, shape, strides, itemsize):
     return [low, high + itemsize]
 
 
-MAX_OBSERVED_ELEMENTS = 100_000  # a case holding a bigger tensor is refused, not observed
+MAX_OBSERVED_ELEMENTS = 100_000  # a case holding a bigger tensor, list or string is refused, not observed
+MAX_OBSERVED_INT_BITS = 14_000  # about 4,200 digits: Python (and so JSON) writes no longer ints
 
 
 class TooLarge(Exception):
@@ -124,6 +125,7 @@ class Observer:
         if isinstance(value, np.ndarray):
             return self._ndarray(value)
         if isinstance(value, (bool, int, float, str, type(None))):
+            _check_scalar(value)
             return {"type": type(value).__name__, "value": _plain_scalar(value)}
         if isinstance(value, np.generic):
             return {"type": f"numpy.{type(value).__name__}", "value": _plain_scalar(value.item())}
@@ -133,6 +135,8 @@ class Observer:
             return {"type": type(value).__name__, "value": repr(value)}
         if hasattr(value, "next_functions"):
             return self._node(value)
+        if isinstance(value, (list, tuple, dict)):
+            _check_length(type(value).__name__, len(value))
         if isinstance(value, (list, tuple)):
             observed = {"type": "list" if isinstance(value, list) else "tuple",
                         "items": [self._observe(item) for item in value]}
@@ -201,6 +205,18 @@ class Observer:
 def _check_size(what, shape, count):
     if count > MAX_OBSERVED_ELEMENTS:
         raise TooLarge(f"a {what} of shape {list(shape)} is above the cap of {MAX_OBSERVED_ELEMENTS} elements")
+
+
+def _check_length(what, length):
+    if length > MAX_OBSERVED_ELEMENTS:
+        raise TooLarge(f"a {what} of length {length} is above the cap of {MAX_OBSERVED_ELEMENTS} items")
+
+
+def _check_scalar(value):
+    if isinstance(value, str):
+        _check_length("str", len(value))
+    elif isinstance(value, int) and value.bit_length() > MAX_OBSERVED_INT_BITS:
+        raise TooLarge(f"an int of {value.bit_length()} bits is above the cap of {MAX_OBSERVED_INT_BITS} bits")
 
 
 def _attempt(read):
