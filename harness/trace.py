@@ -98,16 +98,25 @@ def run_trace(case, backend, device="cpu", time_limit=DEFAULT_TIME_LIMIT, defaul
     return trace
 
 
+# Global settings a case may change, as (getter, setter) names on the backend module: put back once it ends.
+_BACKEND_SETTINGS = (("get_default_dtype", "set_default_dtype"), ("is_grad_enabled", "set_grad_enabled"),
+                     ("is_anomaly_enabled", "set_anomaly_enabled"),
+                     ("are_deterministic_algorithms_enabled", "use_deterministic_algorithms"))
+
+
 @contextlib.contextmanager
 def backend_state_restored(backend):
-    """Undo global settings a case may change (default dtype, print options) once it ends.
+    """Undo global settings a case may change (default dtype, grad mode, print options, numpy's
+    print options and floating-point error handling) once it ends.
 
     torch's warn-once warnings are made to warn every time meanwhile, so that each case
     sees what a fresh interpreter would, whatever ran before it in this process.
     """
     module = backend.module
-    get_dtype = getattr(module, "get_default_dtype", None)
-    default_dtype = get_dtype() if get_dtype else None
+    settings = [(getattr(module, getter), getattr(module, setter)) for getter, setter in _BACKEND_SETTINGS
+                if hasattr(module, getter) and hasattr(module, setter)]
+    values = [get() for get, _ in settings]
+    numpy_print_options, numpy_errors = np.get_printoptions(), np.geterr()
     warn_always = getattr(getattr(module, "_C", None), "_set_warnAlways", None)
     if warn_always:
         previous_warn_always = module._C._get_warnAlways()
@@ -117,10 +126,13 @@ def backend_state_restored(backend):
     finally:
         if warn_always:
             warn_always(previous_warn_always)
-        if default_dtype is not None:
-            module.set_default_dtype(default_dtype)
+        for (get, set_), value in zip(settings, values):
+            if get() != value:  # only when changed: torch's setters can be slow (deterministic mode imports inductor)
+                set_(value)
         if hasattr(module, "set_printoptions"):
             module.set_printoptions(profile="default")
+        np.set_printoptions(**numpy_print_options)
+        np.seterr(**numpy_errors)
 
 
 @contextlib.contextmanager
