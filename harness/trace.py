@@ -12,9 +12,11 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from .observe import Observer, TooLarge, identity_pairs, memory_pairs, normalize_text
-from .sandbox import CaseCodeError, case_builtins, check
+from .sandbox import CaseCodeError, Guard, check
 
 DEFAULT_TIME_LIMIT = 10.0  # seconds per case and backend
+MAX_OUTPUT_CHARS = 1_000_000  # printed text kept per statement; a case printing more is refused
+_RETRY_INTERVAL = 0.05  # seconds between further interrupts once the time limit has passed
 
 
 @dataclass
@@ -58,8 +60,12 @@ class Trace:
         return "".join(step.stdout for step in self.steps)
 
 
-class CaseTimeout(Exception):
-    """A case ran past its time limit on one backend."""
+class CaseTimeout(BaseException):
+    """A case ran past its time limit on one backend.
+
+    A BaseException, so that ``except Exception`` in case code cannot swallow it (the sandbox
+    refuses bare ``except:`` and the name BaseException).
+    """
 
 
 def split_statements(case):
@@ -74,27 +80,34 @@ def run_trace(case, backend, device="cpu", time_limit=DEFAULT_TIME_LIMIT, defaul
 
     ``default_device`` (e.g. "cuda") is made the backend's default device for the run, where
     factories put tensors that are not given a ``device=``; the previous default is restored.
-    Raises CaseCodeError for code outside the allowed subset or tensors above the size cap,
-    and CaseTimeout when the time limit passes.
+    Raises CaseCodeError for code outside the allowed subset (found before it runs, or by the
+    sandbox's guard while it runs) or tensors above the size cap, and CaseTimeout when the time
+    limit passes.
     """
-    statements = split_statements(case)
+    guard = Guard(case, backend)
+    statements = [(line, source, *guard.compile(node)) for line, source, node in split_statements(case)]
     observer = Observer(backend)
-    namespace = {"__builtins__": case_builtins(backend, observer.object_id),
+    namespace = {"__builtins__": guard.builtins(observer.object_id),
                  "torch": backend.module, "np": np, "device": device}
     trace = Trace(backend.name, backend.version, device, default_device=default_device)
     backend.seed(case.seed)
-    with backend_state_restored(backend), default_device_set(backend, default_device), \
-            _time_limit(time_limit, case):
-        for index, (line, source, node) in enumerate(statements):
-            step = Step(index, line, source)
-            trace.steps.append(step)
-            _execute(node, namespace, step, case)
-            try:
-                _snapshot(namespace, observer, step)
-            except TooLarge as error:
-                raise CaseCodeError(f"{case.file}:{line}: {error}") from None
-            if step.error is not None:
-                break
+    try:
+        with backend_state_restored(backend), default_device_set(backend, default_device), \
+                _time_limit(time_limit, case, guard.filename):
+            for index, (line, source, code, is_expression) in enumerate(statements):
+                step = Step(index, line, source)
+                trace.steps.append(step)
+                _execute(code, is_expression, namespace, step, guard)
+                try:
+                    _snapshot(namespace, observer, step)
+                except TooLarge as error:
+                    raise CaseCodeError(f"{case.file}:{line}: {error}") from None
+                guard.raise_refusal()  # the observer may have run the case's own functions
+                if step.error is not None:
+                    break
+    except CaseTimeout:
+        guard.raise_refusal()  # a refusal the case caught, then looped on, is the finding
+        raise
     return trace
 
 
@@ -151,40 +164,69 @@ def default_device_set(backend, device):
 
 
 @contextlib.contextmanager
-def _time_limit(seconds, case):
-    """Interrupt the case after ``seconds`` (only possible on the main thread, via SIGALRM)."""
+def _time_limit(seconds, case, filename):
+    """Interrupt the case after ``seconds`` (only possible on the main thread, via SIGALRM).
+
+    Once the limit has passed, the interrupt comes back every _RETRY_INTERVAL while the case's
+    own code (``filename``) runs, so that a ``finally:`` or a handler that goes on looping is
+    stopped too; the harness's own code is not interrupted again. A case that got past its
+    limit (its interrupt swallowed inside a library) ends with CaseTimeout all the same.
+    """
     if not seconds or threading.current_thread() is not threading.main_thread():
         yield
         return
+    message = f"{case.file}:{case.line}: case {case.id!r} ran past its {seconds:g} s time limit"
+    expired = False
 
     def interrupt(signum, frame):
-        raise CaseTimeout(f"{case.file}:{case.line}: case {case.id!r} ran past its {seconds:g} s time limit")
+        nonlocal expired
+        if expired and (frame is None or frame.f_code.co_filename != filename):
+            return
+        expired = True
+        raise CaseTimeout(message)
 
     previous = signal.signal(signal.SIGALRM, interrupt)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
+    signal.setitimer(signal.ITIMER_REAL, seconds, _RETRY_INTERVAL)
     try:
         yield
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+    if expired:
+        raise CaseTimeout(message)
 
 
-def _execute(node, namespace, step, case):
-    stdout = io.StringIO()
-    filename = f"<case {case.id}>"
+class _CappedOutput(io.StringIO):
+    """What a statement prints, refused past MAX_OUTPUT_CHARS (a printing loop must not fill memory)."""
+
+    def __init__(self, guard, line):
+        super().__init__()
+        self.guard, self.line = guard, line
+        self.size = 0
+
+    def write(self, text):
+        self.size += len(text)
+        if self.size > MAX_OUTPUT_CHARS:
+            self.guard.refuse(f"the case printed more than {MAX_OUTPUT_CHARS} characters in one statement", self.line)
+        return super().write(text)
+
+
+def _execute(code, is_expression, namespace, step, guard):
+    stdout = _CappedOutput(guard, step.line - guard.case.code_line + 1)
     with warnings.catch_warnings(record=True) as caught, contextlib.redirect_stdout(stdout):
         warnings.simplefilter("always")
         try:
-            if isinstance(node, ast.Expr):  # echo the value, as a notebook cell does
-                value = eval(compile(ast.Expression(node.value), filename, "eval"), namespace)
+            if is_expression:  # echo the value, as a notebook cell does
+                value = eval(code, namespace)
                 if value is not None:
                     print(repr(value))
             else:
-                exec(compile(ast.Module([node], type_ignores=[]), filename, "exec"), namespace)
-        except CaseTimeout:
-            raise
-        except (Exception, SystemExit) as error:  # the case's own exception is an observation
+                exec(code, namespace)
+        except CaseCodeError as error:
+            raise guard.refusal or error from None
+        except (Exception, SystemExit, GeneratorExit) as error:  # the case's own exception is an observation
             step.error = {"type": type(error).__name__, "message": normalize_text(str(error))}
+    guard.raise_refusal()
     step.stdout = normalize_text(stdout.getvalue())
     step.warnings = [{"category": w.category.__name__, "message": normalize_text(str(w.message))}
                      for w in caught]
