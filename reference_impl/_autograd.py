@@ -216,8 +216,7 @@ def record(result, op, inputs, backward, saved=()):
         return result
     node = node_class(_NODE_DATA[op]["name"])(inputs, backward, saved)
     node._adopt(result)
-    result._grad_fn = node
-    result._requires_grad = True
+    rebase_history(result, node)  # an in-place view op (unsqueeze_) records on its own input
     result._history_version = result._version
     return result
 
@@ -449,10 +448,16 @@ def is_recording_for(*values):
 
 
 def check_in_place(tensor):
-    """Refuse a recorded in-place op where torch does: on a view that requires grad of a leaf
-    (whether or not the leaf does: a view made a leaf with ``requires_grad_()`` counts), or on
-    a leaf that requires grad."""
+    """Refuse a recorded in-place op where torch does: on a piece of an op that returns several
+    views (or a view of one), on such a piece made in no_grad mode, on a view that requires grad
+    of a leaf (whether or not the leaf does: a view made a leaf with ``requires_grad_()``
+    counts), or on a leaf that requires grad."""
     base = tensor._base
+    if base is not None and tensor._creation_meta == "multi_output":  # a piece of split, chunk, unbind
+        node = tensor._grad_fn
+        raise _errors.multi_output_view_in_place(_short_name(node), tensor._output_nr)
+    if base is not None and tensor._creation_meta == "no_grad":
+        raise _errors.no_grad_view_in_place()
     if base is not None and tensor.requires_grad and base.is_leaf:
         raise _errors.view_of_leaf_in_place()
     if tensor.is_leaf and tensor.requires_grad:

@@ -97,9 +97,13 @@ def _check_subtractable(a, b):
         raise _errors.bool_subtraction(both=False)
 
 
-def _check_integer_divisor(a, b):
-    """torch raises for integer division or remainder by zero instead of producing garbage."""
-    if not _dtype.result_type(a, b).is_floating_point and np.any(as_array(b, _dtype.int64) == 0):
+def _check_integer_divisor(a, b, kernel):
+    """torch has no bool kernel (``kernel`` names it), and raises for integer division or
+    remainder by zero instead of producing garbage."""
+    dtype = _dtype.result_type(a, b)
+    if dtype is _dtype.bool:
+        raise _errors.not_implemented_for(kernel, dtype)
+    if not dtype.is_floating_point and np.any(as_array(b, _dtype.int64) == 0):
         raise _errors.integer_division_by_zero()
 
 
@@ -148,10 +152,10 @@ def div(input, other, *, rounding_mode=None, out=None):
                       lambda grad, a, b: (grad / b, None if a is None else -grad * a / (b * b)),
                       saved=(_saved_for(input, other), _saved_for(other, input, other)))
     if rounding_mode == "trunc":
-        _check_integer_divisor(input, other)
+        _check_integer_divisor(input, other, "div_trunc_cpu")
         return _binary(input, other, _trunc_divide, out=out)
     if rounding_mode == "floor":
-        _check_integer_divisor(input, other)
+        _check_integer_divisor(input, other, "div_floor_cpu")
         return _binary(input, other, np.floor_divide, out=out)
     raise _errors.bad_rounding_mode(rounding_mode)
 
@@ -168,7 +172,7 @@ def _trunc_divide(x, y):
 def floor_divide(input, other, *, out=None):
     """Division rounded down. torch has no derivative for it: a result of inputs that require
     grad gets a NotImplemented node (with edges to those inputs only), whose backward raises."""
-    _check_integer_divisor(input, other)
+    _check_integer_divisor(input, other, "div_floor_cpu")
     return _not_differentiable(_binary(input, other, np.floor_divide, out=out), "floor_divide", (input, other))
 
 
@@ -187,7 +191,7 @@ def _division_remainder(input, other, kernel, op, rounding_mode):
     """remainder and fmod: ``input - other * (input / other rounded)``, the rounding giving
     the chain rule for a tensor ``other``; a scalar ``other`` is no input of the node, and
     torch has no derivative at all for a scalar ``input`` (``2 % x``)."""
-    _check_integer_divisor(input, other)
+    _check_integer_divisor(input, other, f"{op}_cpu")
     result = _binary(input, other, kernel, out=None)
     if not isinstance(input, Tensor):
         return _not_differentiable(result, op, (other,))
@@ -202,7 +206,7 @@ def _division_remainder(input, other, kernel, op, rounding_mode):
 def remainder(input, other, *, out=None):
     """Python's ``%``: the result takes the divisor's sign."""
     if out is not None:
-        _check_integer_divisor(input, other)
+        _check_integer_divisor(input, other, "remainder_cpu")
         return _binary(input, other, np.remainder, out=out)
     return _division_remainder(input, other, np.remainder, "remainder", "floor")
 
@@ -211,7 +215,7 @@ def remainder(input, other, *, out=None):
 def fmod(input, other, *, out=None):
     """C's fmod: the result takes the dividend's sign."""
     if out is not None:
-        _check_integer_divisor(input, other)
+        _check_integer_divisor(input, other, "fmod_cpu")
         return _binary(input, other, np.fmod, out=out)
     return _division_remainder(input, other, np.fmod, "fmod", "trunc")
 
@@ -425,7 +429,8 @@ def _zero_gradient(grad):
 neg = _same_dtype_math(np.negative, "neg", lambda grad: -grad, lambda _: _errors.bool_negation())
 abs = _same_dtype_math(np.abs, "abs", lambda grad, x: grad * x.sign(),
                        lambda d: _errors.not_implemented_for("abs_cpu", d), saves="input")
-relu = _same_dtype_math(lambda x: np.maximum(x, x.dtype.type(0)), "relu", lambda grad, r: grad * (r > 0),
+relu = _same_dtype_math(lambda x: np.maximum(x, x.dtype.type(0)), "relu",
+                        lambda grad, r: where(r <= 0, 0.0, grad),  # torch's threshold_backward
                         lambda _: _errors.bool_relu(), saves="result")
 
 

@@ -1084,6 +1084,27 @@ def storage_not_resizable():
     return RuntimeError("Trying to resize storage that is not resizable")
 
 
+_MULTIPLE_VIEWS = ("This view is the output of a function that returns multiple views. Such functions do not "
+                   "allow the output views to be modified inplace. You should replace the inplace operation by an "
+                   "out-of-place one.")
+
+
+def multi_output_view_in_place(node_name, output_nr):
+    if node_name is None:
+        return RuntimeError("A view was created in no_grad mode and is being modified inplace with grad mode "
+                            f"enabled. {_MULTIPLE_VIEWS}")
+    return RuntimeError(f"Output {output_nr} of {node_name} is a view and is being modified inplace. {_MULTIPLE_VIEWS}")
+
+
+def no_grad_view_in_place():
+    return RuntimeError(
+        "A view was created in no_grad mode and is being modified inplace with grad mode enabled. Given that this "
+        "use case is ambiguous and error-prone, it is forbidden. You can clarify your code by moving both the view "
+        "and the inplace either both inside the no_grad block (if you don't want the inplace to be tracked) or both "
+        "outside (if you want the inplace to be tracked)."
+    )
+
+
 def view_of_leaf_in_place():
     return RuntimeError("a view of a leaf Variable that requires grad is being used in an in-place operation.")
 

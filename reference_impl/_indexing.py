@@ -49,7 +49,8 @@ def getitem(tensor, key):
         result._array()[...] = view._array()[index.numpy_key]
     op = "index_mask" if any(dtype in _MASK_DTYPES for _, dtype in indices.values()) else "index_tensor"
     shape, key = view.shape, index.numpy_key
-    return _autograd.record(result, op, (view,), lambda grad: index_backward(grad, shape, key))
+    # torch saves the indices: a second backward through a freed graph is refused
+    return _autograd.record(result, op, (view,), lambda grad, k: index_backward(grad, shape, k), saved=(key,))
 
 
 def index_backward(grad, shape, key):
@@ -65,7 +66,8 @@ def _index(tensor, key):
     """``tensor[key]`` for a numpy ``key`` of index arrays, as torch's chain rules index."""
     result = type(tensor)._from_fresh_array(tensor._array()[key], tensor.dtype)
     shape = tensor.shape
-    return _autograd.record(result, "index_tensor", (tensor,), lambda grad: index_backward(grad, shape, key))
+    return _autograd.record(result, "index_tensor", (tensor,), lambda grad, k: index_backward(grad, shape, k),
+                            saved=(key,))
 
 
 def setitem(tensor, key, value):

@@ -14,7 +14,7 @@ import warnings
 
 import numpy as np
 
-from . import _dtype, _errors, _layout
+from . import _autograd, _dtype, _errors, _layout
 from ._autograd import history_snapshot, is_recording_for, no_grad, record, record_multi
 from ._ops import as_array, check_argument_devices, new_tensor, store, tensor_method
 from ._storage import Storage
@@ -411,8 +411,16 @@ def _pieces(input, op, dim, sizes):
     with no_grad():
         pieces = tuple(slice_view(input, dim, start, start + size) for start, size in zip(starts, sizes))
     shapes, dtype = [piece.shape for piece in pieces], input.dtype
-    return record_multi(pieces, op, (input,), lambda grads: cat(
-        [_zeros(shape, dtype, input.device) if grad is None else grad for shape, grad in zip(shapes, grads)], dim))
+    return _multiple_views(record_multi(pieces, op, (input,), lambda grads: cat(
+        [_zeros(shape, dtype, input.device) if grad is None else grad for shape, grad in zip(shapes, grads)], dim)))
+
+
+def _multiple_views(views):
+    """Mark the outputs of an op that returns several views, which torch forbids writing in place
+    while recording (as pieces made in no_grad mode, when they were)."""
+    for view in views:
+        view._creation_meta = "multi_output" if _autograd.is_grad_enabled() else "no_grad"
+    return views
 
 
 def _zeros(shape, dtype, device):
@@ -446,8 +454,8 @@ def unbind(input, dim=0):
         slices = tuple(select(input, dim, i) for i in range(input.shape[dim]))
     shape, dtype = tuple(input.shape[:dim]) + tuple(input.shape[dim + 1:]), input.dtype
     # slices that got no gradient contribute zeros, expanded from one as torch's are
-    return record_multi(slices, "unbind", (input,), lambda grads: stack(
-        [expand(_zeros((), dtype, input.device), shape) if grad is None else grad for grad in grads], dim))
+    return _multiple_views(record_multi(slices, "unbind", (input,), lambda grads: stack(
+        [expand(_zeros((), dtype, input.device), shape) if grad is None else grad for grad in grads], dim)))
 
 
 # -- copies into a new arrangement ----------------------------------------------------------------
@@ -588,7 +596,8 @@ def index_select(input, dim, index):
     picked = np.take(source, positions, axis=dim)
     result = new_tensor(picked.reshape(_replaced(input.shape, dim, len(positions))), input.dtype)
     shape = input.shape
-    return record(result, "index_select", (input,), lambda grad: index_select_backward(grad, shape, dim, index))
+    return record(result, "index_select", (input,), lambda grad, i: index_select_backward(grad, shape, dim, i),
+                  saved=(index,))
 
 
 def index_select_backward(grad, shape, dim, index):
@@ -626,7 +635,8 @@ def gather(input, dim, index, *, sparse_grad=False, out=None):
     shape = input.shape
     if index.numel() == 0:
         result = store(np.empty(index.shape, input.dtype.numpy_dtype), input.dtype, out, inputs=(input, index))
-        return record(result, "gather", (input,), lambda grad: scattered(grad, shape, dim, index, accumulate=True))
+        return record(result, "gather", (input,), lambda grad, i: scattered(grad, shape, dim, i, accumulate=True),
+                      saved=(index,))
     if index.dtype not in (_dtype.int64, _dtype.int32):
         raise _errors.gather_dtype()
     source = input._array().reshape(input.shape or (1,))
@@ -643,7 +653,7 @@ def gather(input, dim, index, *, sparse_grad=False, out=None):
     cropped = source[tuple(slice(None) if d == dim else slice(0, n) for d, n in enumerate(positions.shape))]
     values = np.take_along_axis(cropped, positions, axis=dim).reshape(index.shape)
     return record(store(values, input.dtype, out, inputs=(input, index)), "gather", (input,),
-                  lambda grad: scattered(grad, shape, dim, index, accumulate=True))
+                  lambda grad, i: scattered(grad, shape, dim, i, accumulate=True), saved=(index,))
 
 
 def scattered(source, shape, dim, index, accumulate=False):
@@ -669,7 +679,7 @@ def masked_select(input, mask):
     picked = np.broadcast_to(mask._array(), shape).copy()
     result = new_tensor(np.broadcast_to(input._array(), shape)[picked], input.dtype)
     # the gradient comes back in the broadcast shape; autograd sums it down to ours
-    return record(result, "masked_select", (input,), lambda grad: _masked_scattered(grad, shape, mask))
+    return record(result, "masked_select", (input,), lambda grad, m: _masked_scattered(grad, shape, m), saved=(mask,))
 
 
 def _masked_scattered(source, shape, mask):

@@ -47,6 +47,7 @@ class Tensor:
         tensor._output_nr = 0
         tensor._history_version = 0  # the version at which grad_fn was last set
         tensor._inference = _autograd.is_inference_mode_enabled()
+        tensor._creation_meta = None  # how a view that torch forbids writing in place was made
         return tensor
 
     @classmethod
@@ -76,6 +77,7 @@ class Tensor:
         view = Tensor._make(self._storage, shape, strides, offset, self._version_counter,
                             self._base if self._base is not None else self)
         view._history_version = view._version_counter.value
+        view._creation_meta = self._creation_meta  # a view of such a view is one too
         return view
 
     @property
