@@ -180,6 +180,9 @@ class _Round:
 
 
 def _property(state, max_examples, hypothesis_seed_value, areas):
+    """The differential property for one round. The explicit seed decides the examples;
+    derandomize keeps hypothesis off its example database."""
+
     @hypothesis_seed(hypothesis_seed_value)
     @settings(max_examples=max_examples, database=None, deadline=None, derandomize=True,
               report_multiple_bugs=False, verbosity=Verbosity.quiet, print_blob=False,
@@ -192,15 +195,15 @@ def _property(state, max_examples, hypothesis_seed_value, areas):
     return differential
 
 
-def trim(program, signature, seed, known=frozenset(), time_limit=TIME_LIMIT):
-    """Drop, last first, each statement whose removal keeps ``signature``: hypothesis shrinks the
-    choices that build a program, and can leave a statement the divergence does not need."""
+def trim(program, outcome, seed, known=frozenset(), time_limit=TIME_LIMIT):
+    """Drop, last first, each statement whose removal keeps ``outcome``'s signature: hypothesis
+    shrinks the choices that build a program, and can leave a statement the divergence does not
+    need. Returns the trimmed program and its outcome."""
     statements = list(program.statements)
-    outcome, _ = run_program(program, seed, known, time_limit)
     for index in reversed(range(len(statements))):
         candidate = with_statements(program, statements[:index] + statements[index + 1:])
         trial, _ = run_program(candidate, seed, known, time_limit)
-        if trial.verdict == DIVERGE and trial.signature == signature:
+        if trial.verdict == DIVERGE and trial.signature == outcome.signature:
             statements.pop(index)
             outcome = trial
     return with_statements(program, statements), outcome
@@ -228,7 +231,7 @@ def fuzz(max_examples=100, seed=0, known=frozenset(), time_limit=TIME_LIMIT, on_
         try:
             _property(state, max_examples - report.examples, round_seed, areas)()
         except Diverged as failure:  # the final replay hypothesis raises is its shrunk example
-            program, outcome = trim(failure.program, failure.outcome.signature, seed, frozenset(known), time_limit)
+            program, outcome = trim(failure.program, failure.outcome, seed, frozenset(known), time_limit)
             report.findings.append(Finding(outcome.signature, program, outcome.divergences, seed, outcome.area))
             known.add(outcome.signature)
         except Flaky as error:  # a program that diverged once and then agreed: a nondeterministic backend

@@ -7,6 +7,7 @@ of the default test command: a fixed seed, so it runs the same programs every ti
 import ast
 import re
 from collections import Counter
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, Phase, given, settings
@@ -151,6 +152,18 @@ def test_the_case_id_is_a_stable_slug_of_the_finding():
                       "inplace")
     assert re.fullmatch(r"fuzz-error-type-add-[0-9a-f]{8}", case_id_for(finding))
     assert case_id_for(finding) == case_id_for(finding)
+
+
+def test_every_saved_regression_names_its_finding_and_seed():
+    paths = sorted(Path(cli.REGRESSIONS_DIR).glob("*.yaml"))
+    for path in paths:
+        [case] = load_file(path)
+        signatures = [tag for tag in case.tags if tag.startswith("fuzz:")]
+        assert len(signatures) == 1 and case.title.startswith("fuzz: "), path
+        kind = signatures[0].removeprefix("fuzz:").split("@")[0]
+        assert f"{kind} divergence" in case.title, path
+        assert f"fuzz --seed {case.seed}`" in path.read_text(encoding="utf-8"), path
+        assert path.stem == case.id
 
 
 def test_a_bounded_run_finds_no_new_divergence():
