@@ -220,6 +220,7 @@ class Guard:
     def __init__(self, case, backend):
         self.case = case
         self.filename = f"<case {case.id}>"
+        self.sources = (self.filename, __file__)  # where code runs for the case: its own, and the guard's
         self.backend = backend
         self.allowed_modules = _allowed_modules(backend.module)
         self.case_classes = {}  # id -> class, for the classes the case defined (and may change), kept alive

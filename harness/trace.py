@@ -93,7 +93,7 @@ def run_trace(case, backend, device="cpu", time_limit=DEFAULT_TIME_LIMIT, defaul
     backend.seed(case.seed)
     try:
         with backend_state_restored(backend), default_device_set(backend, default_device), \
-                _time_limit(time_limit, case, guard.filename):
+                _time_limit(time_limit, case, guard.sources):
             for index, (line, source, code, is_expression) in enumerate(statements):
                 step = Step(index, line, source)
                 trace.steps.append(step)
@@ -164,13 +164,14 @@ def default_device_set(backend, device):
 
 
 @contextlib.contextmanager
-def _time_limit(seconds, case, filename):
+def _time_limit(seconds, case, case_sources):
     """Interrupt the case after ``seconds`` (only possible on the main thread, via SIGALRM).
 
-    Once the limit has passed, the interrupt comes back every _RETRY_INTERVAL while the case's
-    own code (``filename``) runs, so that a ``finally:`` or a handler that goes on looping is
-    stopped too; the harness's own code is not interrupted again. A case that got past its
-    limit (its interrupt swallowed inside a library) ends with CaseTimeout all the same.
+    Once the limit has passed, the interrupt comes back every _RETRY_INTERVAL while code from
+    ``case_sources`` runs (the case's own, and the sandbox's on its behalf), so that a
+    ``finally:`` or a handler that goes on looping is stopped too, and so is a case whose first
+    interrupt was swallowed (by a finalizer it landed in, say); the rest of the harness is not
+    interrupted again. A case that got past its limit ends with CaseTimeout all the same.
     """
     if not seconds or threading.current_thread() is not threading.main_thread():
         yield
@@ -180,7 +181,7 @@ def _time_limit(seconds, case, filename):
 
     def interrupt(signum, frame):
         nonlocal expired
-        if expired and (frame is None or frame.f_code.co_filename != filename):
+        if expired and (frame is None or frame.f_code.co_filename not in case_sources):
             return
         expired = True
         raise CaseTimeout(message)
