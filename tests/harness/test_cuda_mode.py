@@ -314,6 +314,7 @@ def test_without_a_cuda_device_the_run_stops_with_the_reason(tmp_path, monkeypat
     from reference_impl.cuda import runtime
 
     saved = runtime._backend, runtime._chosen
+    monkeypatch.setenv("REFERENCE_IMPL_CUDA", "")  # set, so the command line's setdefault leaves it; undone after
     runtime.use(None)  # chosen already: REFERENCE_IMPL_CUDA=emulate, set by the command line, comes too late
     try:
         code = cli.main(["run", str(ROOT / "spec_cases"), "--reference-device", "cuda",
