@@ -532,10 +532,11 @@ def _select(array, key):
             arrays.append((view_dim, np.nonzero(part.values.reshape(1))[0], None, True))
             view_dim += 1
         else:
-            for at, size in enumerate(part.values.shape):
-                if size != array.shape[dim + at]:
-                    raise IndexError(f"boolean index did not match indexed array along axis {dim + at}; size of axis "
-                                     f"is {array.shape[dim + at]} but size of corresponding boolean axis is {size}")
+            if part.values.shape != array.shape[dim:dim + part.ndim]:
+                # numpy's own error (its wording differs between numpy 1 and 2), from a stand-in
+                # with our shape and no memory
+                stand_in = np.lib.stride_tricks.as_strided(np.zeros(1, np.int8), array.shape, (0,) * array.ndim)
+                stand_in[(slice(None),) * dim + (np.zeros(part.values.shape, bool),)]
             positions = np.nonzero(part.values)
             basic_key += [slice(None)] * part.ndim
             arrays += [(view_dim + at, positions[at], dim + at, True) for at in range(part.ndim)]
