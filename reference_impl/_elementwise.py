@@ -98,12 +98,14 @@ def _check_subtractable(a, b):
 
 
 def _check_integer_divisor(a, b, kernel):
-    """torch has no bool kernel (``kernel`` names it), and raises for integer division or
-    remainder by zero instead of producing garbage."""
+    """torch's checks in its order: the shapes broadcast, there is a kernel for the dtype (none
+    for bool; ``kernel`` names it), and an integer kernel that runs (the result is not empty)
+    refuses division or remainder by zero instead of producing garbage."""
+    shape = _layout.broadcast_shapes(shape_of(a), shape_of(b))
     dtype = _dtype.result_type(a, b)
     if dtype is _dtype.bool:
         raise _errors.not_implemented_for(kernel, dtype)
-    if not dtype.is_floating_point and np.any(as_array(b, _dtype.int64) == 0):
+    if not dtype.is_floating_point and _layout.numel(shape) and np.any(as_array(b, _dtype.int64) == 0):
         raise _errors.integer_division_by_zero()
 
 
@@ -311,6 +313,7 @@ ge = _comparison(np.greater_equal, "ge")
 
 def _bitwise(kernel, name):
     def bitwise(input, other, *, out=None):
+        _layout.broadcast_shapes(shape_of(input), shape_of(other))  # torch checks the shapes first
         dtype = _dtype.result_type(input, other)
         if dtype.is_floating_point:
             raise _errors.not_implemented_for(f"{name}_cpu", dtype)
