@@ -167,9 +167,9 @@ def test_every_saved_regression_names_its_finding_and_seed():
 
 
 def test_a_bounded_run_finds_no_new_divergence():
-    report = fuzz(max_examples=100, seed=0, known=known_signatures(cli.REGRESSIONS_DIR))
+    report = fuzz(max_examples=200, seed=0, known=known_signatures(cli.REGRESSIONS_DIR))
     assert not report.findings, format_report(report)
-    assert report.examples == 100
+    assert report.examples == 200
     assert not report.errors.get("sandbox") and not report.errors.get("harness"), format_report(report)
 
 
