@@ -189,6 +189,16 @@ def _not_differentiable(result, op, inputs):
     return record(result, "floor_divide", [v for v in inputs if _autograd.requires_grad(v)], backward)
 
 
+def _remainder(x, y):
+    """torch's remainder on the CPU: for floats fmod's result moved into the divisor's sign, a
+    zero keeping fmod's sign (``-1 % 1`` is ``-0.0``, numpy's ``+0.0``); integers as numpy's
+    (and so is everything on CUDA, whose kernel is numpy's ufunc)."""
+    if x.dtype.kind != "f" or not isinstance(x, np.ndarray):
+        return np.remainder(x, y)
+    mod = np.fmod(x, y)
+    return np.where((mod != 0) & ((y < 0) != (mod < 0)), mod + y, mod)
+
+
 def _division_remainder(input, other, kernel, op, rounding_mode):
     """remainder and fmod: ``input - other * (input / other rounded)``, the rounding giving
     the chain rule for a tensor ``other``; a scalar ``other`` is no input of the node, and
@@ -209,8 +219,8 @@ def remainder(input, other, *, out=None):
     """Python's ``%``: the result takes the divisor's sign."""
     if out is not None:
         _check_integer_divisor(input, other, "remainder_cpu")
-        return _binary(input, other, np.remainder, out=out)
-    return _division_remainder(input, other, np.remainder, "remainder", "floor")
+        return _binary(input, other, _remainder, out=out)
+    return _division_remainder(input, other, _remainder, "remainder", "floor")
 
 
 @tensor_method()
@@ -373,6 +383,14 @@ def _float_math(kernel, name, chain_rule, saves="input", rounded_from_float64=Fa
     return _register_unary(name, function)
 
 
+def _zeros_like(tensor):
+    """Zeros shaped and laid out like ``tensor``: where a kernel takes a number as a parameter,
+    not as an operand, so that the result is laid out by the tensors alone."""
+    from ._creation import zeros_like
+
+    return zeros_like(tensor)
+
+
 def _rounded_from_float64(kernel):
     def rounded(x):
         return kernel(x.astype(np.float64)).astype(x.dtype) if x.dtype == np.float32 else kernel(x)
@@ -384,6 +402,7 @@ def _register_unary(name, function):
     """Make ``function`` torch.<name> and Tensor.<name>, and its in-place form Tensor.<name>_."""
 
     def in_place(self):
+        check_writable(self)  # TensorIterator checks overlap before it looks for a kernel
         return _recorded_in_place(self, function)
 
     function.__name__ = function.__qualname__ = name
@@ -445,7 +464,7 @@ neg = _same_dtype_math(np.negative, "neg", lambda grad: -grad, lambda _: _errors
 abs = _same_dtype_math(np.abs, "abs", lambda grad, x: grad * x.sign(),
                        lambda d: _errors.not_implemented_for("abs_cpu", d), saves="input")
 relu = _same_dtype_math(lambda x: np.maximum(x, x.dtype.type(0)), "relu",
-                        lambda grad, r: where(r <= 0, 0.0, grad),  # torch's threshold_backward
+                        lambda grad, r: where(r <= 0, _zeros_like(grad), grad),  # threshold_backward
                         lambda _: _errors.bool_relu(), saves="result")
 
 
@@ -753,7 +772,8 @@ def fill_(self, value):
     recording = is_recording_for(self, source)
     if recording:
         _autograd.check_in_place(self)
-    # no overlap check: filling is idempotent, so torch lets an expanded tensor be filled
+    if source is not None:  # torch fills from a tensor with copy_, which checks overlap; filling
+        check_writable(self)  # with a number is idempotent, so an expanded tensor may be filled
     self._array()[...] = scalar
     self._bump_version()
     if recording and source is None:
