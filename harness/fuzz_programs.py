@@ -147,6 +147,7 @@ class _Builder:
         self.statements = []
         self.features = set()
         self.counter = 0
+        self.results = 0
 
     # bookkeeping
 
@@ -192,7 +193,7 @@ class _Builder:
     def writable(self, predicate=lambda v: True):
         """A tensor to write into in place: mostly not a leaf that requires grad (torch refuses
         those; now and then the program tries, to check the refusal)."""
-        avoid = self.draw(st.integers(0, 4)) > 0
+        avoid = not self.chance(5)
         return self.tensor(lambda v: predicate(v) and not (avoid and self.refuses_in_place(v)))
 
     def refuses_in_place(self, var):
@@ -200,6 +201,16 @@ class _Builder:
         a leaf that requires grad, or a view of one (or of a tensor no longer modelled)."""
         root = self.vars.get(var.base) if var.base else var
         return var.grad and (root is None or (root.leaf and root.grad))
+
+    def chance(self, n):
+        """True about once in ``n`` draws; hypothesis shrinks it to False, so what it enables
+        stays in a shrunk program only when the failure needs it."""
+        return self.draw(st.integers(1, n)) == n
+
+    def result_name(self):
+        """A name for a value the model does not track (what an in-place op returns)."""
+        self.results += 1
+        return f"r{self.results}"
 
     def dim_index(self, var, negative=True):
         dim = self.draw(st.integers(0, max(var.ndim - 1, 0)))
@@ -222,7 +233,7 @@ class _Builder:
         if how == "randint" and dtype == "bool":
             how = "tensor"
         if grad is None:
-            grad = floating and self.draw(st.integers(0, 4)) == 0
+            grad = floating and self.chance(5)
         suffix = f", dtype={_torch_dtype(dtype)}" + (", requires_grad=True" if grad else "")
         if how == "randn":
             source = f"{name} = torch.randn({shape_text}{suffix})"
@@ -315,9 +326,9 @@ class _Builder:
             return partner
         shape = list(a.shape[self.draw(st.integers(0, len(a.shape))):])
         for i in range(len(shape)):
-            if self.draw(st.integers(0, 2)) == 0:
+            if self.chance(3):
                 shape[i] = 1
-        if self.draw(st.integers(0, 3)) == 0:
+        if self.chance(4):
             shape.insert(0, self.draw(st.sampled_from((1, 2))))
         dtype = self.draw(st.sampled_from((a.dtype, a.dtype, "float32", "int64", "float64", "bool")))
         return self.create(dtype=dtype, shape=tuple(shape))
@@ -427,7 +438,7 @@ class _Builder:
         """A basic-indexing key over ``a`` (ints, slices with steps, None, ...) and its result shape."""
         parts, shape = [], []
         dims = list(a.shape)
-        if self.draw(st.integers(0, 5)) == 0:
+        if self.chance(6):
             parts.append("None")
             shape.append(1)
         for size in dims[:self.draw(st.integers(1, max(1, len(dims))))] if dims else []:
@@ -442,7 +453,7 @@ class _Builder:
                 start = self.draw(st.sampled_from((None, 0, 1, -1, -2)))
                 stop = self.draw(st.sampled_from((None, None, 2, -1, 5)))
                 step = self.draw(st.sampled_from((None, 2, 3, 1))) if kind == "step" else None
-                if kind == "step" and self.draw(st.integers(0, 19)) == 0:
+                if kind == "step" and self.chance(20):
                     step = -1  # torch refuses negative steps with a ValueError
                 if step is not None and step != 1:
                     self.features.add("slice:step")
@@ -453,7 +464,7 @@ class _Builder:
         shape += dims[consumed:]
         if not parts:
             parts = ["..."]
-        elif self.draw(st.integers(0, 4)) == 0 and consumed < len(dims):
+        elif self.chance(5) and consumed < len(dims):
             parts.append("...")
         return f"{a.name}[{', '.join(parts)}]", tuple(shape)
 
@@ -491,6 +502,8 @@ class _Builder:
             source = f"{target.name}.{op}()"
         if target.grad:
             target.leaf = False
+        if not op.endswith("="):  # bound, not echoed: programs print nothing, and `r is x` is compared
+            source = f"{self.result_name()} = {source}"
         self.emit(source, "inplace", op, "inplace:op")
         return target
 
@@ -510,7 +523,7 @@ class _Builder:
     def reduce(self):
         op = self.draw(st.sampled_from(("sum", "mean", "prod", "amax", "amin", "max", "min", "argmax", "argmin",
                                         "std", "var", "norm", "all", "any", "cumsum", "item", "sum-dtype")))
-        if op in ("mean", "std", "var", "norm") and self.draw(st.integers(0, 4)) > 0:  # torch wants floats
+        if op in ("mean", "std", "var", "norm") and not self.chance(5):  # torch wants floats
             a = self.tensor(lambda v: v.floating, dtype="float32")
         else:
             a = self.tensor()
@@ -525,7 +538,7 @@ class _Builder:
             return self.bind(Var(name, (), "float64", grad=a.grad, leaf=not a.grad))
         dim = None
         keepdim = False
-        if a.ndim and self.draw(st.integers(0, 3)) > 0:
+        if a.ndim and not self.chance(4):
             if op in ("sum", "mean", "amax", "amin", "std", "var") and a.ndim > 1 and self.draw(st.booleans()):
                 dims = sorted(set(self.draw(st.lists(st.integers(0, a.ndim - 1), min_size=1, max_size=a.ndim))))
                 dim = tuple(dims)
@@ -584,8 +597,8 @@ class _Builder:
             source, op = f"{name} = {key}", "getitem"
             view = True
         elif form in ("list", "tensor", "index_select"):
-            indices = self.draw(st.lists(st.integers(-size, size - 1) if size else st.just(0), max_size=4))
-            if self.draw(st.integers(0, 19)) == 0:
+            indices = self.draw(st.lists(st.integers(-size, size - 1), max_size=4)) if size else []
+            if self.chance(20):
                 indices.append(size)  # out of range: IndexError
             index = repr(indices) if form == "list" else f"torch.tensor({indices!r}, dtype=torch.int64)"
             if form == "index_select":
@@ -657,7 +670,7 @@ class _Builder:
                       "numpy:array-write")
             return array
         name = self.new_name()
-        if form == "from-numpy" and self.draw(st.integers(0, 9)) == 0 and array.ndim:
+        if form == "from-numpy" and self.chance(10) and array.ndim:
             self.emit(f"{name} = torch.from_numpy({array.name}[::-1])", "numpy", "from_numpy",
                       "numpy:from_numpy", "numpy:negative-strides")
             return self.bind(Var(name, array.shape, array.dtype))
@@ -700,7 +713,7 @@ class _Builder:
             existing = self.bind(Var(name, shape, leaf.dtype, grad=True, leaf=False))
             if self.draw(st.booleans()):
                 self.emit(f"{name}.retain_grad()", "autograd", "retain_grad", "autograd:retain_grad")
-        if existing.shape and self.draw(st.integers(0, 3)) == 0:
+        if existing.shape and self.chance(4):
             self.emit(f"{existing.name}.backward(torch.ones_like({existing.name}))", "autograd", "backward",
                       "autograd:backward", "autograd:gradient-argument")
         elif existing.shape:
