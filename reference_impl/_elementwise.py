@@ -193,7 +193,7 @@ def _remainder(x, y):
     """torch's remainder on the CPU: for floats fmod's result moved into the divisor's sign, a
     zero keeping fmod's sign (``-1 % 1`` is ``-0.0``, numpy's ``+0.0``); integers as numpy's
     (and so is everything on CUDA, whose kernel is numpy's ufunc)."""
-    if x.dtype.kind != "f" or not isinstance(x, np.ndarray):
+    if x.dtype.kind != "f":
         return np.remainder(x, y)
     mod = np.fmod(x, y)
     return np.where((mod != 0) & ((y < 0) != (mod < 0)), mod + y, mod)
