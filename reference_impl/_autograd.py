@@ -213,6 +213,10 @@ def record(result, op, inputs, backward, saved=()):
     if not (_mode.enabled and any(requires_grad(value) for value in inputs)):
         return result
     if not result.dtype.is_floating_point:
+        # an integer tensor that requires grad (torch's assignment of a value that does can make
+        # one) cannot give its history to an integer result
+        if any(requires_grad(value) and not value.dtype.is_floating_point for value in inputs):
+            raise _errors.autograd_dtype(result.dtype)
         return result
     node = node_class(_NODE_DATA[op]["name"])(inputs, backward, saved)
     node._adopt(result)

@@ -1105,6 +1105,10 @@ def no_grad_view_in_place():
     )
 
 
+def autograd_dtype(dtype):
+    return RuntimeError(f"Autograd not support dtype: {dtype.scalar_name}")
+
+
 def view_of_leaf_in_place():
     return RuntimeError("a view of a leaf Variable that requires grad is being used in an in-place operation.")
 
