@@ -12,8 +12,9 @@ write into an expanded view, numpy() of a tensor that requires grad...). Where t
 raises, the program ends there on both backends and the exception types are compared.
 
 Values are deterministic: ``torch.randn``/``randint`` (seeded by the case's seed on both
-backends, which reproduce torch's CPU generator bit for bit), ``arange``, fills and small
-integer literals. The vocabulary is the part of torch that reference_impl implements: a
+backends, which reproduce torch's CPU generator bit for bit; ``randn`` only below 16 elements,
+see spec_cases/regressions/fuzz-value-item-601a366d.yaml), ``arange``, fills and small integer
+literals. The vocabulary is the part of torch that reference_impl implements: a
 program calling what it lacks would only find that it lacks it.
 
 Every statement is labelled with its area (AREAS) and the operation it exercises, and the
@@ -228,7 +229,9 @@ class _Builder:
         shape_text = ", ".join(map(str, shape)) if shape else "()"
         floating = dtype in FLOAT_DTYPES
         how = self.draw(st.sampled_from(("randn", "arange", "full", "tensor", "zeros", "randint")))
-        if how == "randn" and not floating:
+        if how == "randn" and (not floating or math.prod(shape) >= 16):
+            # 16 or more normal samples take torch's vectorised path, whose last bits reference_impl
+            # does not reproduce (a declared known divergence): it would only be found again
             how = "randint"
         if how == "randint" and dtype == "bool":
             how = "tensor"
