@@ -231,7 +231,7 @@ class _Builder:
         how = self.draw(st.sampled_from(("randn", "arange", "full", "tensor", "zeros", "randint")))
         if how == "randn" and (not floating or math.prod(shape) >= 16):
             # 16 or more normal samples take torch's vectorised path, whose last bits reference_impl
-            # does not reproduce (a declared known divergence): it would only be found again
+            # does not reproduce (see the module docstring): it would only be found again
             how = "randint"
         if how == "randint" and dtype == "bool":
             how = "tensor"
