@@ -383,7 +383,7 @@ class _Builder:
             source = f"{a.name}.expand({', '.join(text) if text else ''})"
             shape, expanded, contiguous = tuple(s), expanded or tuple(s) != a.shape, contiguous and tuple(s) == a.shape
         elif op in ("view", "reshape"):
-            new = self.draw(_factorizations(a.numel)) if a.numel else self.draw(st.sampled_from(((0,), (0, 2))))
+            new = self.draw(factorizations(a.numel)) if a.numel else self.draw(st.sampled_from(((0,), (0, 2))))
             if a.numel == 0 and a.shape and self.draw(st.booleans()):
                 new = a.shape[::-1]
             text = [str(size) for size in new]
@@ -776,7 +776,7 @@ def _chain(expression, shape, step):
 
 
 @st.composite
-def _factorizations(draw, total):
+def factorizations(draw, total):
     """A shape whose sizes multiply to ``total`` (size-1 dims sprinkled in)."""
     dims = []
     remaining = total

@@ -4,6 +4,7 @@ import numpy as np
 from hypothesis import strategies as st
 
 import reference_impl as rt
+from harness.fuzz_programs import factorizations  # noqa: F401 (re-exported: one definition)
 
 shapes = st.lists(st.integers(0, 4), min_size=0, max_size=4).map(tuple)
 nonempty_shapes = st.lists(st.integers(1, 4), min_size=0, max_size=4).map(tuple)
@@ -26,18 +27,3 @@ def _permute(tensor, permutation):
     shape = tuple(tensor.shape[d] for d in permutation)
     strides = tuple(tensor.stride()[d] for d in permutation)
     return rt.Tensor._make(tensor._storage, shape, strides, tensor.storage_offset())
-
-
-@st.composite
-def factorizations(draw, total):
-    """A shape whose elements multiply to ``total`` (size-1 dims sprinkled in)."""
-    dims = []
-    remaining = total
-    while remaining > 1:
-        divisors = [d for d in range(2, remaining + 1) if remaining % d == 0]
-        d = draw(st.sampled_from(divisors))
-        dims.append(d)
-        remaining //= d
-    for _ in range(draw(st.integers(0, 2))):
-        dims.insert(draw(st.integers(0, len(dims))), 1)
-    return tuple(dims)
