@@ -19,7 +19,7 @@ import re
 import threading
 from pathlib import Path
 
-from . import _errors
+from . import _errors, _layout
 from ._memory_format import contiguous_format
 
 _NODE_DATA = json.loads(Path(__file__).with_name("grad_fn_names.json").read_text(encoding="utf-8"))["grad_fn"]
@@ -395,8 +395,6 @@ def _add_to_buffer(buffers, node, output_nr, gradient, owned, create_graph):
 
 
 def _dense(tensor):
-    from . import _layout
-
     return _layout.is_non_overlapping_and_dense(tensor.shape, tensor.stride())
 
 

@@ -106,6 +106,9 @@ def scalar_dtype(value):
     return _default_float
 
 
+_SCALARS = (builtins.bool, int, float, complex, np.generic)  # an operand that is none of these is a tensor
+
+
 def can_cast(src, dst):
     """torch.can_cast for results: no float->int, and nothing non-bool into bool."""
     if src.category > dst.category:
@@ -120,11 +123,12 @@ def result_type(*operands):
     Python scalars. A lower-priority class only matters when it is of a higher category
     (bool < integral < floating) than everything above it.
     """
-    from ._tensor import Tensor
-
+    tensors = [operand for operand in operands if not isinstance(operand, _SCALARS)]
+    if len(tensors) == len(operands) and all(t.dtype is tensors[0].dtype for t in tensors):
+        return tensors[0].dtype  # tensors of one dtype keep it, whatever their dims
     dim_result = zero_dim_result = scalar_result = None
     for operand in operands:
-        if isinstance(operand, Tensor):
+        if not isinstance(operand, _SCALARS):
             if operand.dim() > 0:
                 dim_result = _promote_optional(dim_result, operand.dtype)
             else:

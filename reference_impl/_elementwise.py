@@ -12,6 +12,7 @@ from ._autograd import is_recording_for, record
 from ._ops import (
     as_array,
     check_same_device,
+    checked_out,
     check_writable,
     empty_in_inputs_layout,
     operand_dtype,
@@ -36,7 +37,7 @@ __all__ = [
 
 # -- binary ops -----------------------------------------------------------------------------
 
-def _binary(a, b, kernel, *, out=None, result=None, compute=None, inplace=False, layout=None):
+def _binary(a, b, kernel, *, out=None, result=None, compute=None, layout=None):
     """Run a binary kernel with torch's promotion.
 
     ``compute(promoted)`` gives the dtype to compute in (default: the promoted one) and
@@ -46,30 +47,51 @@ def _binary(a, b, kernel, *, out=None, result=None, compute=None, inplace=False,
     """
     layout = (a, b) if layout is None else layout
     check_same_device(a, b)
-    _layout.broadcast_shapes(shape_of(a), shape_of(b))
+    shape = _layout.broadcast_shapes(shape_of(a), shape_of(b))
     promoted = _dtype.result_type(a, b)
     compute_dtype = compute(promoted) if compute else promoted
     result_dtype = result(promoted) if result else compute_dtype
     x, y = as_array(a, compute_dtype), as_array(b, compute_dtype)
-    if layout and _writes_result_directly(a, b, kernel, out, inplace, compute_dtype, result_dtype):
-        result = empty_in_inputs_layout(_layout.broadcast_shapes(shape_of(a), shape_of(b)), result_dtype, layout)
-        kernel(x, y, out=result._array())
-        return result
+    if layout and compute_dtype is result_dtype and _writes_result_directly(kernel, a, b):
+        if out is None:
+            target = empty_in_inputs_layout(shape, result_dtype, layout)
+        else:
+            target = checked_out(out, shape, result_dtype, (a, b))
+            out._bump_version()
+        with quiet():
+            _in_memory_order(kernel, (x, y), target._array())
+        return target
     with quiet():
         values = kernel(x, y)
-    if inplace:
-        return store_inplace(a, values, result_dtype, inputs=(b,))
     if out is not None:
         return store(values, result_dtype, out, inputs=(a, b))
     return store(values, result_dtype, inputs=layout, follow_layout=bool(layout))
 
 
-def _writes_result_directly(a, b, kernel, out, inplace, compute_dtype, result_dtype):
-    """On CUDA a plain ufunc writes straight into a result laid out like its inputs: one kernel,
-    where computing and then re-laying out would be two. (The CPU keeps numpy's contiguous
-    loops, whose SIMD paths can round differently from its strided ones.)"""
-    return (out is None and not inplace and compute_dtype is result_dtype and isinstance(kernel, np.ufunc)
-            and any(isinstance(t, Tensor) and t.is_cuda for t in (a, b)))
+# IEEE's basic operations round exactly, so numpy's SIMD, strided and scalar loops all agree.
+_EXACTLY_ROUNDED = frozenset((np.add, np.subtract, np.multiply, np.true_divide, np.maximum, np.minimum))
+
+
+def _in_memory_order(kernel, operands, target):
+    """``kernel(*operands, out=target)``, walking ``target``'s memory in order, as TensorIterator
+    walks its output: numpy walks a transposed output in row-major order, striding through
+    memory on every write (a.t() + b: three times slower)."""
+    if isinstance(target, np.ndarray) and not target.flags.c_contiguous and target.ndim > 1:
+        order = np.argsort([-stride for stride in target.strides], kind="stable")
+        operands = [np.broadcast_to(operand, target.shape).transpose(order) for operand in operands]
+        target = target.transpose(order)
+    kernel(*operands, out=target, casting="unsafe")
+
+
+def _writes_result_directly(kernel, a, b):
+    """Whether ``kernel`` may write straight into the result (a new one laid out like the
+    inputs, or ``out``), saving a temporary and a copy. On the CPU only exactly rounded
+    kernels may: other ufuncs (pow, fmod …) run numpy's contiguous loops into a temporary,
+    since a strided destination can select loops that round differently. On CUDA every
+    ufunc is one of our kernels, which reads and writes any layout."""
+    if not isinstance(kernel, np.ufunc):
+        return False
+    return kernel in _EXACTLY_ROUNDED or any(isinstance(t, Tensor) and t.is_cuda for t in (a, b))
 
 
 def _saved_for(value, *users):
@@ -659,7 +681,14 @@ def _in_place_of(function):
     """``x.op_(y)``: the op's result written back into ``x``, which must be able to hold it."""
 
     def in_place(self, other, **options):
-        return _recorded_in_place(self, lambda x: function(x, other, **options), inputs=(other,))
+        if is_recording_for(self, other):
+            return _recorded_in_place(self, lambda x: function(x, other, **options), inputs=(other,))
+        # Untracked, it is the op with ``out=self``, which writes in place once the result's
+        # shape is known to be ours (``out=`` would resize instead).
+        shape = _layout.broadcast_shapes(self.shape, shape_of(other))
+        if shape != self.shape:
+            raise _errors.inplace_shape_mismatch(self.shape, shape)
+        return function(self, other, out=self, **options)
 
     in_place.__name__ = in_place.__qualname__ = function.__name__ + "_"
     return in_place

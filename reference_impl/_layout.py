@@ -3,6 +3,7 @@
 Strides are counted in elements, as torch counts them.
 """
 
+import functools
 import numbers
 
 from . import _errors
@@ -18,6 +19,11 @@ def numel(shape):
 
 def contiguous_strides(shape):
     """Row-major strides for ``shape``; torch gives size-0 and size-1 dims the same rule."""
+    return _contiguous_strides(tuple(shape))
+
+
+@functools.lru_cache(maxsize=4096)  # shapes repeat, and every new tensor asks
+def _contiguous_strides(shape):
     strides = []
     step = 1
     for size in reversed(shape):
@@ -28,6 +34,8 @@ def contiguous_strides(shape):
 
 def is_contiguous(shape, strides):
     """True when the layout is row-major, ignoring dims of size 1 (as torch does)."""
+    if tuple(strides) == contiguous_strides(shape):
+        return True
     if numel(shape) == 0:
         return True
     expected = 1
@@ -113,6 +121,8 @@ def broadcast_shapes(a, b):
 
     Like torch, a mismatch is reported at the rightmost dim where it occurs.
     """
+    if a == b:
+        return tuple(a)
     ndim = max(len(a), len(b))
     padded_a = (1,) * (ndim - len(a)) + tuple(a)
     padded_b = (1,) * (ndim - len(b)) + tuple(b)

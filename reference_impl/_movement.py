@@ -298,7 +298,7 @@ def _in_place(view_op, name, key):
         self._bump_version()
         if before is not None:
             record(self, key(*args, **kwargs) if callable(key) else key, (before,), backward)
-        self._shape, self._strides = view.shape, view.stride()
+        self._set_layout(self._storage, view.shape, view.stride(), self._offset)
         return self
 
     in_place.__name__ = in_place.__qualname__ = name

@@ -38,8 +38,9 @@ def quiet():
 def check_same_device(*values):
     """torch's rule for ops over several tensors: one device, except that a 0-dim CPU tensor
     may join a CUDA op as a scalar would."""
-    devices = {str(v.device) for v in values if isinstance(v, Tensor) and (v.dim() or v.is_cuda)}
+    devices = {v.device for v in values if isinstance(v, Tensor) and (v.dim() or v.is_cuda)}
     if len(devices) > 1:
+        devices = {str(d) for d in devices}
         first, second = sorted(devices, reverse=True)[:2]
         raise _errors.device_mismatch(first, second)
 
@@ -97,17 +98,24 @@ def store(values, dtype, out=None, inputs=(), follow_layout=False):
         if follow_layout:
             return _in_inputs_layout(values, dtype, inputs)
         return new_tensor(values, dtype)
+    checked_out(out, np.shape(values), dtype, inputs)
+    with quiet():  # casting NaN to an integer dtype is silent in torch
+        np.copyto(out._array(), values, casting="unsafe")
+    out._bump_version()
+    return out
+
+
+def checked_out(out, shape, dtype, inputs):
+    """``out`` made ready to take a result of ``shape`` and ``dtype`` computed from ``inputs``,
+    after torch's checks: no autograd through it, a castable dtype, a resize (warning when it
+    held data) to ``shape``, and no partial overlap with the inputs."""
     if _autograd.is_recording_for(out, *inputs):
         raise _errors.out_with_autograd(_calling_op())
     if not _dtype.can_cast(dtype, out.dtype):
         raise _errors.cannot_cast_result(dtype, out.dtype)
-    shape = Size(np.shape(values))
-    if out.shape != shape:
+    if out.shape != tuple(shape):
         _resize(out, shape)
     check_writable(out, inputs)
-    with quiet():  # casting NaN to an integer dtype is silent in torch
-        np.copyto(out._array(), values, casting="unsafe")
-    out._bump_version()
     return out
 
 
@@ -126,6 +134,8 @@ def _iteration_strides(shape, inputs):
     """Python scalars and 0-dim tensors are operands of TensorIterator too: they never order the
     dims, but not being of the result's shape they rule out its fast setup (seen in the strides
     of an empty result: ``torch.zeros(3, 0, 1, 2) * -1`` has strides (0, 2, 0, 1))."""
+    if all(isinstance(t, Tensor) and t.shape == shape and t.is_contiguous() for t in inputs):
+        return _layout.contiguous_strides(shape)
     operands = [(t.shape, t.stride()) if isinstance(t, Tensor) else ((), ()) for t in inputs]
     return _layout.iteration_output_strides(shape, operands) if any(s for s, _ in operands) else None
 
@@ -135,6 +145,8 @@ def empty_in_inputs_layout(shape, dtype, inputs, strides=None):
     TensorIterator gives it (``x.t() + 1`` is transposed too)."""
     strides = strides or _iteration_strides(shape, inputs) or _layout.contiguous_strides(shape)
     device = next(t.device for t in inputs if isinstance(t, Tensor))
+    if device.type == "cpu" and strides == _layout.contiguous_strides(shape):
+        return Tensor._from_fresh_array(np.empty(shape, dtype=dtype.numpy_dtype), dtype)
     return Tensor._make(Storage.allocate(_layout.storage_span(shape, strides), dtype, device=device),
                         shape, strides)
 
@@ -199,7 +211,5 @@ def _resize(out, shape):
     """Give an ``out=`` tensor the result's shape, warning as torch does when it held data."""
     if out.numel() != 0:
         warnings.warn(_errors.out_resized_warning(out.shape, shape), UserWarning, stacklevel=4)
-    out._storage = Storage.allocate(_layout.numel(shape), out.dtype, device=out.device)
-    out._shape = Size(shape)
-    out._strides = _layout.contiguous_strides(shape)
-    out._offset = 0
+    storage = Storage.allocate(_layout.numel(shape), out.dtype, device=out.device)
+    out._set_layout(storage, shape, _layout.contiguous_strides(shape), 0)

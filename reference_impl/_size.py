@@ -5,7 +5,7 @@ class Size(tuple):
     """A tuple of ints that prints as ``torch.Size([5, 3])``."""
 
     def __new__(cls, sizes=()):
-        return super().__new__(cls, (int(s) for s in sizes))
+        return super().__new__(cls, map(int, sizes))
 
     def numel(self):
         count = 1
@@ -17,8 +17,8 @@ class Size(tuple):
         return f"torch.Size({list(self)})"
 
     def __getitem__(self, index):
-        item = super().__getitem__(index)
-        return Size(item) if isinstance(index, slice) else item
+        item = tuple.__getitem__(self, index)
+        return Size(item) if type(index) is slice else item
 
     def __add__(self, other):
         return Size(tuple(self) + tuple(other))

@@ -34,10 +34,7 @@ class Tensor:
     @classmethod
     def _make(cls, storage, shape, strides, offset=0, version_counter=None, base=None):
         tensor = object.__new__(cls)
-        tensor._storage = storage
-        tensor._shape = Size(shape)
-        tensor._strides = tuple(strides)
-        tensor._offset = offset
+        tensor._set_layout(storage, shape, strides, offset)
         tensor._version_counter = version_counter or _VersionCounter()
         tensor._base = base
         tensor._requires_grad = False
@@ -57,6 +54,12 @@ class Tensor:
         Values computed on a CUDA array stay there; host values go to ``device`` when it is
         CUDA (a factory's ``device=``, or random numbers drawn on the CPU generator).
         """
+        if isinstance(array, (np.ndarray, np.generic)) and (device is None or device.type == "cpu"):
+            array = np.asarray(array, dtype=dtype.numpy_dtype, order="C")
+            tensor = cls._make(Storage(array.reshape(-1), dtype), array.shape,
+                               _layout.contiguous_strides(array.shape))
+            tensor._elements = array  # already the view _array() would build
+            return tensor
         from .cuda.device_array import DeviceArray
 
         if isinstance(array, DeviceArray):
@@ -65,11 +68,17 @@ class Tensor:
             storage = Storage(array.reshape(-1), dtype, device=_device.CUDA0)
         else:
             array = np.asarray(array, dtype=dtype.numpy_dtype, order="C")
-            if device is not None and device.type == "cuda":
-                storage = Storage(DeviceArray.from_host(array).reshape(-1), dtype, device=device)
-            else:
-                storage = Storage(array.reshape(-1), dtype)
+            storage = Storage(DeviceArray.from_host(array).reshape(-1), dtype, device=device)
         return cls._make(storage, array.shape, _layout.contiguous_strides(array.shape))
+
+    def _set_layout(self, storage, shape, strides, offset):
+        """Point this tensor at ``storage`` with a new shape, strides and offset: the one place
+        they change, so the numpy view ``_array()`` keeps stays in step."""
+        self._storage = storage
+        self._shape = shape if type(shape) is Size else Size(shape)
+        self._strides = tuple(strides)
+        self._offset = offset
+        self._elements = None
 
     def _view_as(self, shape, strides, offset):
         """A view of our storage: shares our version counter, and ``_base`` is the tensor
@@ -91,7 +100,15 @@ class Tensor:
 
     def _array(self):
         """A writable view of this tensor's elements in the shared storage buffer: numpy on
-        the CPU, a ``cuda.DeviceArray`` (which runs numpy calls as our kernels) on CUDA."""
+        the CPU, a ``cuda.DeviceArray`` (which runs numpy calls as our kernels) on CUDA.
+
+        Made once per layout (building a numpy view costs more than a small op's arithmetic);
+        it must not escape to users, who could reshape it in place: they get ``.view()``s."""
+        if self._elements is None:
+            self._elements = self._new_array()
+        return self._elements
+
+    def _new_array(self):
         if self._storage.device.type == "cuda":
             return self._storage.buffer.view_as(self._shape, self._strides, self._offset)
         itemsize = self.dtype.itemsize
@@ -264,8 +281,7 @@ class Tensor:
 
     @data.setter
     def data(self, other):
-        self._storage, self._shape, self._strides, self._offset = (
-            other._storage, other._shape, other._strides, other._offset)
+        self._set_layout(other._storage, other._shape, other._strides, other._offset)
 
     # -- views and indexing ---------------------------------------------------------------
 
@@ -316,13 +332,13 @@ class Tensor:
         if self.numel() == 0:  # torch hands numpy an empty array with all strides 0
             return np.ndarray(self._shape, dtype=self.dtype.numpy_dtype, buffer=self._storage.buffer,
                               strides=(0,) * len(self._shape))
-        return self._array()
+        return self._array().view()
 
     def __array__(self, dtype=None, copy=None):
         """numpy's view of our memory; a copy only when another dtype (or ``copy``) is asked."""
         if self.is_cuda:
             raise _errors.numpy_of_cuda_tensor(self.device)
-        array = self._array()
+        array = self._array().view()
         if dtype is not None:
             array = array.astype(dtype, copy=False)
         return array.copy() if copy else array
@@ -425,13 +441,13 @@ class Tensor:
             raise _errors.resize_requires_grad()
         shape = _layout.normalize_shape(sizes)
         needed = self._offset + _layout.numel(shape)
-        if needed > self._storage.size():
-            if not self._storage.resizable:
+        storage = self._storage
+        if needed > storage.size():
+            if not storage.resizable:
                 raise _errors.storage_not_resizable()
-            grown = Storage.allocate(needed, self.dtype, device=self.device)
-            grown.buffer[: self._storage.size()] = self._storage.buffer
-            self._storage = grown
-        self._shape, self._strides = Size(shape), _layout.contiguous_strides(shape)
+            storage = Storage.allocate(needed, self.dtype, device=self.device)
+            storage.buffer[: self._storage.size()] = self._storage.buffer
+        self._set_layout(storage, shape, _layout.contiguous_strides(shape), self._offset)
         self._bump_version()
         return self
 

@@ -8,6 +8,8 @@ from hypothesis import strategies as st
 import reference_impl as torch
 from reference_impl import _dtype
 
+from .strategies import strided_tensors
+
 DTYPES = [d for d in _dtype.ALL]
 
 
@@ -72,6 +74,29 @@ def test_out_and_in_place_return_their_target_and_bump_the_version():
     assert a._version == 2 and a.tolist() == [4.0, 6.0]
     with pytest.raises(RuntimeError, match="result type Float can't be cast to the desired output type Long"):
         torch.ones(2, dtype=torch.long).mul_(1.5)
+
+
+@given(strided_tensors(), st.sampled_from(["add", "sub", "mul", "div", "maximum", "pow", "remainder"]))
+def test_results_written_in_place_or_into_out_equal_the_out_of_place_ones(tensor, op):
+    """In place and ``out=`` write straight into the target (no temporary): same values,
+    the target's own layout kept, one version bump."""
+    other = tensor * 0.5 + 1
+    expected = getattr(torch, op)(tensor, other)
+    target = tensor.clone()
+    assert getattr(target, op + "_")(other) is target and target._version == 1
+    out = torch.empty_like(tensor.t()).t() if tensor.dim() == 2 else torch.empty_like(tensor)  # a transposed target
+    assert getattr(torch, op)(tensor, other, out=out) is out and out._version == 1
+    for written in (target, out):
+        np.testing.assert_array_equal(written.numpy(), expected.numpy())
+    assert target.stride() == tensor.clone().stride()
+
+
+def test_in_place_keeps_torchs_shape_error_and_out_of_place_results_follow_the_input_layout():
+    with pytest.raises(RuntimeError, match=r"output with shape \[3\] doesn't match the broadcast shape \[2, 3\]"):
+        torch.zeros(3).add_(torch.ones(2, 3))
+    a = torch.arange(6.0).view(2, 3)
+    assert (a.t() + a.t()).stride() == (1, 3) and (a.t() + a.t().contiguous()).stride() == (1, 3)
+    assert (a.t() + a.t()).tolist() == (a.t() * 2).tolist()
 
 
 def test_overlap_rules_for_writes():

@@ -158,6 +158,26 @@ def test_numpy_shares_memory_both_ways():
     assert address_range(t.numpy()) == address_range(n)
 
 
+def test_numpy_gives_a_new_view_each_time_so_reshaping_it_cannot_change_the_tensor():
+    a = torch.arange(6.0).view(2, 3)
+    first, second = a.numpy(), a.numpy()
+    assert first is not second  # as torch: a new ndarray per call
+    first.shape = (3, 2)  # in place, on the user's object only
+    assert a.shape == (2, 3) and a.numpy().shape == (2, 3) and (a + 0).tolist() == [[0, 1, 2], [3, 4, 5]]
+
+
+def test_a_tensor_that_changes_layout_in_place_reads_its_new_elements():
+    a = torch.arange(6.0)
+    a.numpy()  # the tensor's numpy view exists now
+    a.resize_(2, 2)
+    assert a.numpy().shape == (2, 2) and (a * 1).tolist() == [[0, 1], [2, 3]]
+    a.t_()
+    assert (a * 1).tolist() == [[0, 2], [1, 3]]
+    b = torch.zeros(3)
+    a.data = b
+    assert (a + 1).tolist() == [1.0, 1.0, 1.0]
+
+
 def test_from_numpy_refuses_negative_strides():
     with pytest.raises(ValueError, match="At least one stride in the given numpy array is negative"):
         torch.from_numpy(np.ones(4)[::-1])
