@@ -12,8 +12,8 @@ from ._autograd import is_recording_for, record
 from ._ops import (
     as_array,
     check_same_device,
-    checked_out,
     check_writable,
+    checked_out,
     empty_in_inputs_layout,
     operand_dtype,
     quiet,
@@ -378,13 +378,11 @@ not_equal, greater, greater_equal, less, less_equal = ne, gt, ge, lt, le
 
 # -- unary ops ------------------------------------------------------------------------------
 
-def _unary(input, kernel, *, out=None, floating=False, inplace=False):
+def _unary(input, kernel, *, out=None, floating=False):
     """A unary kernel; ``floating`` ops turn integer and bool inputs into the default float."""
     dtype = _to_float(input.dtype) if floating else input.dtype
     with quiet():
         values = kernel(as_array(input, dtype))
-    if inplace:
-        return store_inplace(input, values, dtype)
     return store(values, dtype, out, inputs=(input,), follow_layout=True)
 
 
