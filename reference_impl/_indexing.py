@@ -8,6 +8,7 @@ way, each at the dim it indexes, and applied at the end all together, numpy-styl
 advanced indexing, and it copies.
 """
 
+import functools
 import numbers
 import warnings
 
@@ -25,6 +26,7 @@ _INDEX_DTYPES = (_dtype.int64, _dtype.int32, _dtype.uint8, _dtype.bool)
 _MASK_DTYPES = (_dtype.uint8, _dtype.bool)
 
 
+@functools.cache
 def _views():
     """The view ops, imported when first used: ``_movement`` imports the tensor class, which
     imports this module."""

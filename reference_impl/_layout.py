@@ -88,6 +88,7 @@ def view_strides(old_shape, old_strides, new_shape):
     """
     if numel(old_shape) == 0 or len(old_shape) == 0:
         return contiguous_strides(new_shape)
+    old_shape = tuple(old_shape)  # a plain tuple: a Size indexes in Python code
     new_strides = [0] * len(new_shape)
     view_d = len(new_shape) - 1
     chunk_base_stride = old_strides[-1]
@@ -242,10 +243,11 @@ def selected(shape, strides, offset, dim, index):
 def sliced(shape, strides, offset, dim, start, stop, step=1):
     """Layout of ``[start:stop:step]`` along ``dim`` (step > 0); bounds are clamped as Python
     clamps them, so the offset never passes the end of the dim."""
+    shape, strides = tuple(shape), tuple(strides)  # plain tuples: a Size indexes in Python code
     start, stop, step = slice(start, stop, step).indices(shape[dim])
     size = max(0, (stop - start + step - 1) // step)
-    return (tuple(shape[:dim]) + (size,) + tuple(shape[dim + 1:]),
-            tuple(strides[:dim]) + (strides[dim] * step,) + tuple(strides[dim + 1:]),
+    return (shape[:dim] + (size,) + shape[dim + 1:],
+            strides[:dim] + (strides[dim] * step,) + strides[dim + 1:],
             offset + start * strides[dim])
 
 

@@ -134,7 +134,11 @@ def _iteration_strides(shape, inputs):
     """Python scalars and 0-dim tensors are operands of TensorIterator too: they never order the
     dims, but not being of the result's shape they rule out its fast setup (seen in the strides
     of an empty result: ``torch.zeros(3, 0, 1, 2) * -1`` has strides (0, 2, 0, 1))."""
-    if all(isinstance(t, Tensor) and t.shape == shape and t.is_contiguous() for t in inputs):
+    tensors = [t for t in inputs if isinstance(t, Tensor)]
+    if all(t.shape == shape and t.is_contiguous() for t in tensors) and (
+            len(tensors) == len(inputs) or all(size > 1 for size in shape)):
+        # row-major operands of the result's shape give a row-major result; beside a scalar
+        # only while no dim of size 0 or 1 leaves the order open
         return _layout.contiguous_strides(shape)
     operands = [(t.shape, t.stride()) if isinstance(t, Tensor) else ((), ()) for t in inputs]
     return _layout.iteration_output_strides(shape, operands) if any(s for s, _ in operands) else None

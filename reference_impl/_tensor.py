@@ -28,6 +28,16 @@ class Tensor:
     """An n-dimensional view: storage + shape + strides (in elements) + storage offset, plus
     its place in the autograd graph (``grad_fn``, ``requires_grad``, ``grad``)."""
 
+    # Every tensor starts with these; an instance sets its own when one changes.
+    _base = None  # the tensor whose memory a view shares
+    _requires_grad = False
+    _grad_fn = None
+    _grad = None
+    _accumulator = None  # a leaf's AccumulateGrad node, made when first needed
+    _output_nr = 0
+    _history_version = 0  # the version at which grad_fn was last set
+    _creation_meta = None  # how a view that torch forbids writing in place was made
+
     def __init__(self, *args, **kwargs):
         raise _errors.direct_construction()
 
@@ -36,15 +46,9 @@ class Tensor:
         tensor = object.__new__(cls)
         tensor._set_layout(storage, shape, strides, offset)
         tensor._version_counter = version_counter or _VersionCounter()
-        tensor._base = base
-        tensor._requires_grad = False
-        tensor._grad_fn = None
-        tensor._grad = None
-        tensor._accumulator = None  # a leaf's AccumulateGrad node, made when first needed
-        tensor._output_nr = 0
-        tensor._history_version = 0  # the version at which grad_fn was last set
+        if base is not None:
+            tensor._base = base
         tensor._inference = _autograd.is_inference_mode_enabled()
-        tensor._creation_meta = None  # how a view that torch forbids writing in place was made
         return tensor
 
     @classmethod
