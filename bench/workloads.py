@@ -1,19 +1,14 @@
 """reference_impl against torch on the CPU: each workload timed on both in the same process,
 reported as the ratio reference time / torch time, with issue 9's targets.
 
-    python bench/ratios.py [--out bench/results_cpu.md] [--quick]
-
 Each workload is a function of the library (``torch`` or ``reference_impl``) and prepared
 inputs; both run the same code on the same values. Times are the median of repeated timed
 batches after a warm-up (``timeit``-style, batch sizes chosen per workload so a batch takes
-about 50 ms), so ratios from one run compare like with like. ``--quick`` shortens the batches
-(for a smoke run; its numbers are noisy).
+about 50 ms), so ratios from one run compare like with like.
 """
 
-import argparse
 import math
 import os
-import platform
 import statistics
 import sys
 import time
@@ -144,22 +139,3 @@ def table(rows):
         limit = TARGETS[group][1] or TARGETS[group][0]
         lines.append(f"| {group} | {mean:.2f} | ≤ {limit}× | {'yes' if mean <= limit else 'no'} |")
     return "\n".join(lines)
-
-
-def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--out", help="write the markdown table here")
-    parser.add_argument("--quick", action="store_true", help="short batches: a smoke run, noisy numbers")
-    args = parser.parse_args()
-    rows = measure(0.005 if args.quick else 0.05)
-    machine = f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores"
-    header = (f"# reference_impl / torch on the CPU\n\n{machine}; Python {platform.python_version()}, "
-              f"torch {torch.__version__} (1 thread), numpy {np.__version__}; `python bench/ratios.py`.\n\n")
-    text = header + table(rows) + "\n"
-    print("\n" + text)
-    if args.out:
-        Path(args.out).write_text(text)
-
-
-if __name__ == "__main__":
-    main()
