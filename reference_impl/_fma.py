@@ -5,6 +5,9 @@ torch's CPU kernels are compiled with FMA contraction, so expressions like
 once. numpy has no fma; error-free transformations (Dekker's exact product, TwoSum) and
 rounding to odd (Boldo and Melquiond) give the same single rounding, as long as the
 product does not underflow.
+
+A multiplier of exactly 1 (a common case: ``uniform_(0, 1)``, ``normal_(mean, 1)``) makes the
+product exact, so fma(a, 1, c) is the sum a + c rounded once: numpy's own addition.
 """
 
 import numpy as np
@@ -38,8 +41,16 @@ def _sum_rounded_to_odd(a, b):
     return np.where(nudge, np.nextafter(total, np.where(error > 0, np.inf, -np.inf)), total)
 
 
+def _is_one(b):
+    """Whether ``b`` is the scalar 1 (an array ``b`` may broadcast ``a`` and ``c``, so it takes the general path)."""
+    return np.ndim(b) == 0 and b == 1
+
+
 def fma64(a, b, c):
     """float64 fma: Dekker's exact product and sum, then one rounding of their tail."""
+    if _is_one(b):
+        with quiet():
+            return np.add(a, c, dtype=np.float64)
     a, b, c = np.broadcast_arrays(*(np.asarray(v, dtype=np.float64) for v in (a, b, c)))
     # Dekker's split overflows beyond ~1e300: split a scaled-down b, then scale the exact
     # product pieces back up (a power of two, so exact); c is never scaled, so never lost.
@@ -52,7 +63,11 @@ def fma64(a, b, c):
 
 
 def fma32(a, b, c):
-    """float32 fma: the product is exact in float64, the sum is rounded once to float32."""
+    """float32 fma of float32 values: the product is exact in float64, the sum is rounded
+    once to float32."""
+    if _is_one(b):
+        with quiet():
+            return np.add(a, c, dtype=np.float32)
     a, b, c = (np.asarray(v, dtype=np.float64) for v in (a, b, c))
     with quiet():
         return _sum_rounded_to_odd(*np.broadcast_arrays(a * b, c)).astype(np.float32)

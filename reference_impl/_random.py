@@ -38,10 +38,11 @@ _INT64_MIN, _INT64_MAX, _UINT64_MAX = -(2**63), 2**63 - 1, 2**64 - 1
 
 
 # -- the Mersenne Twister -------------------------------------------------------------------
+# torch's engine is the textbook 32-bit mt19937 (tests/reference_impl/test_random.py spells
+# it out word by word). numpy ships the same algorithm in C as np.random.MT19937, so the
+# engine here lets numpy twist and temper the words and only keeps torch's counters.
 
-_N, _M = 624, 397
-_MATRIX_A = np.uint32(0x9908B0DF)
-_UPPER_BIT, _LOWER_BITS = np.uint32(0x80000000), np.uint32(0x7FFFFFFF)
+_N = 624
 
 
 def _seeded_words(seed):
@@ -50,58 +51,71 @@ def _seeded_words(seed):
     for j in range(1, _N):
         previous = words[-1]
         words.append((1812433253 * (previous ^ (previous >> 30)) + j) & 0xFFFFFFFF)
-    return np.array(words, dtype=np.uint32)
+    return words
 
 
-def _mix(upper, lower):
-    y = (upper & _UPPER_BIT) | (lower & _LOWER_BITS)
-    return (y >> np.uint32(1)) ^ np.where(lower & np.uint32(1), _MATRIX_A, np.uint32(0))
-
-
-def _twist(words):
-    """The next 624 state words. Word i reads word i + 397, which is already new from i = 227
-    on, so the update runs in the three blocks whose inputs are all known, then the last word."""
-    new = np.empty_like(words)
-    new[:227] = words[_M:] ^ _mix(words[:227], words[1:228])
-    new[227:454] = new[:227] ^ _mix(words[227:454], words[228:455])
-    new[454:623] = new[227:396] ^ _mix(words[454:623], words[455:624])
-    new[623] = new[396] ^ _mix(words[623:], new[:1])[0]
-    return new
-
-
-def _temper(y):
-    y = y ^ (y >> np.uint32(11))
-    y = y ^ ((y << np.uint32(7)) & np.uint32(0x9D2C5680))
-    y = y ^ ((y << np.uint32(15)) & np.uint32(0xEFC60000))
-    return y ^ (y >> np.uint32(18))
+def _numpy_mt19937(words, pos):
+    """numpy's MT19937 holding ``words``: its next output is word ``pos`` tempered, and a read
+    at pos 624 first twists all the words (numpy's twist and tempering are mt19937's)."""
+    engine = np.random.MT19937()
+    # numpy copies the key word by word: from a list of ints that is far quicker than from an array
+    key = np.asarray(words, dtype=np.uint32).tolist()
+    engine.state = {"bit_generator": "MT19937", "state": {"key": key, "pos": pos}}
+    return engine
 
 
 class _MersenneTwister:
-    """at::mt19937: 624 state words, ``left`` draws until the next twist, ``next`` word to read."""
+    """at::mt19937: 624 state words, ``left`` draws until the next twist, ``next`` word to read.
 
-    __slots__ = ("seed", "words", "left", "next")
+    torch draws with ``if (--left == 0) twist(); return temper(words[next++]);``, and its
+    twist restarts at left = 624, next = 0. Here numpy's MT19937 holds the words, its
+    position ``pos`` being ``next``; it twists when pos reaches 624. After any twist
+    left - 1 == 624 - next, so torch twists then too: numpy makes any number of draws in
+    one call, and this class only keeps torch's two counters up to date.
 
-    def __init__(self, seed):
-        self.seed = seed
-        self.words = _seeded_words(seed)
-        self.left = 1  # the first draw twists
-        self.next = 0
+    Before the first twist torch's ``left`` may run out first: a fresh seed's state
+    (left = 1, next = 0) or one from set_state. The draws up to that twist are made at the
+    start, into ``_ahead``, and numpy waits at pos 624, so that its next read twists.
+    """
+
+    __slots__ = ("seed", "left", "next", "_numpy", "_ahead")
+
+    def __init__(self, seed, words, left, next_word):
+        self.seed, self.left, self.next = seed, left, next_word
+        self._numpy = _numpy_mt19937(words, next_word)
+        before_twist = self._draws_before_twist()
+        if next_word + before_twist < _N:  # torch twists before the words run out
+            self._ahead = self._numpy.random_raw(before_twist).astype(np.uint32)
+            self._numpy = _numpy_mt19937(words, _N)
+        else:
+            self._ahead = np.empty(0, dtype=np.uint32)
+
+    @classmethod
+    def seeded(cls, seed):
+        return cls(seed, _seeded_words(seed), left=1, next_word=0)  # the first draw twists
+
+    @property
+    def words(self):
+        return self._numpy.state["state"]["key"]
+
+    def _draws_before_twist(self):
+        # a state set by hand may have more draws left than words: then the twist comes when
+        # the words run out (torch would read past them)
+        return min(self.left - 1, _N - self.next)
 
     def draw(self, count):
-        """The next ``count`` 32-bit outputs, one slice of the state per block of 624."""
-        chunks = []
-        while count > 0:
-            available = min(self.left - 1, _N - self.next)
-            if available <= 0:
-                self.words = _twist(self.words)
-                self.left, self.next = _N + 1, 0
-                continue
-            taken = min(count, available)
-            chunks.append(self.words[self.next:self.next + taken])
-            self.next += taken
-            self.left -= taken
-            count -= taken
-        return _temper(np.concatenate(chunks)) if chunks else np.empty(0, dtype=np.uint32)
+        """The next ``count`` 32-bit outputs (numpy gives them as uint64s below 2**32)."""
+        outputs = np.empty(count, dtype=np.uint32)
+        ahead = min(count, len(self._ahead))
+        outputs[:ahead], self._ahead = self._ahead[:ahead], self._ahead[ahead:]
+        outputs[ahead:] = self._numpy.random_raw(count - ahead)
+        before_twist = self._draws_before_twist()
+        if count <= before_twist:
+            self.left, self.next = self.left - count, self.next + count
+        else:  # a twist after ``before_twist`` draws, and another every 624 draws after it
+            self.next = (count - before_twist - 1) % _N + 1
+            self.left = _N + 1 - self.next
+        return outputs
 
 
 # -- Generator --------------------------------------------------------------------------------
@@ -128,7 +142,7 @@ class Generator:
         self._reset(DEFAULT_SEED)
 
     def _reset(self, seed):
-        self._engine = _MersenneTwister(seed)
+        self._engine = _MersenneTwister.seeded(seed)
         self._double_normal = None  # the second sample of the last double Box-Muller pair
         self._float_normal = None  # torch's float cache: no CPU kernel uses it, the state keeps it
 
@@ -180,10 +194,8 @@ class Generator:
         left, next_word = int(state["left"]), int(state["next"]) & 0xFFFFFFFF
         if not (state["seeded"] and 0 < left <= _N and next_word <= _N):
             raise _errors.invalid_mt19937_state()
-        engine = _MersenneTwister.__new__(_MersenneTwister)
-        engine.seed, engine.left, engine.next = int(state["seed"]), left, next_word
-        engine.words = state["words"].astype(np.uint32)  # torch keeps the low 32 bits
-        self._engine = engine
+        # torch keeps the low 32 bits of each word
+        self._engine = _MersenneTwister(int(state["seed"]), state["words"].astype(np.uint32), left, next_word)
         self._double_normal = float(state["double_normal"]) if state["double_normal_valid"] else None
         self._float_normal = float(state["float_normal"]) if state["float_normal_valid"] else None
         return self
@@ -244,17 +256,23 @@ def _to_dtype(values, dtype):
     from a double or an integer, so those round twice."""
     if dtype is _dtype.float16:
         values = values.astype(np.float32)
-    return values.astype(dtype.numpy_dtype)
+    return values.astype(dtype.numpy_dtype, copy=False)
 
 
 def _uniform(generator, count, opmath, low, high):
     """at::uniform_real_distribution in ``opmath`` precision: 24 or 53 random bits scaled
     into [0, 1), then fma(x, high - low, low)."""
+    # (the big arrays are updated in place where they can be: fresh memory is slow to get)
     if opmath is np.float64:
-        bits = generator._random64(count) & np.uint64(2**53 - 1)
-        return fma64(bits.astype(np.float64) * 2.0**-53, high - low, low)
-    bits = generator._random32(count) & np.uint32(2**24 - 1)
-    x = bits.astype(np.float32) * np.float32(2**-24)
+        bits = generator._random64(count)
+        bits &= np.uint64(2**53 - 1)
+        x = bits.astype(np.float64)
+        x *= 2.0**-53
+        return fma64(x, high - low, low)
+    bits = generator._random32(count)
+    bits &= np.uint32(2**24 - 1)
+    x = bits.astype(np.float32)
+    x *= np.float32(2**-24)
     return fma32(x, np.float32(high) - np.float32(low), np.float32(low))
 
 
@@ -270,11 +288,16 @@ def _box_muller_blocks(uniforms, opmath, mean, std):
             theta = 2 * np.pi * angle_u
             samples = np.stack([radius * np.cos(theta), radius * np.sin(theta)], axis=1)
             return fma64(samples, std, mean).reshape(-1)
-        log = np.log(one_minus_u.astype(np.float64)).astype(np.float32)
-        radius = np.sqrt(np.float32(-2) * log)
-        theta = (np.float32(2 * np.pi) * angle_u).astype(np.float64)
-        samples = np.stack([radius * np.cos(theta).astype(np.float32), radius * np.sin(theta).astype(np.float32)],
-                           axis=1)
+        # log, cos and sin are taken in float64 (dtype=) and rounded to float32 as numpy
+        # stores them (out=), a buffer at a time, with no whole float64 array in between
+        radius = np.log(one_minus_u, dtype=np.float64, out=np.empty_like(one_minus_u))
+        radius *= np.float32(-2)
+        np.sqrt(radius, out=radius)  # sqrt(-2 log(1 - u)), in place
+        theta = np.float32(2 * np.pi) * angle_u
+        samples = np.empty_like(blocks)  # per block: 8 cosine samples, then 8 sine samples
+        np.cos(theta, dtype=np.float64, out=samples[:, 0])
+        np.sin(theta, dtype=np.float64, out=samples[:, 1])
+        samples *= radius[:, np.newaxis]
         return fma32(samples, np.float32(std), np.float32(mean)).reshape(-1)
 
 
@@ -286,10 +309,10 @@ def _normal_blocks(generator, count, dtype, mean, std):
     opmath = _opmath(dtype)
     whole = count - count % 16
     uniforms = _uniform(generator, whole if dtype is _dtype.float16 else count, opmath, 0.0, 1.0)
-    values = np.empty(count, dtype=opmath)
-    values[:whole] = _box_muller_blocks(uniforms[:whole], opmath, mean, std)
+    values = _box_muller_blocks(uniforms[:whole], opmath, mean, std)
     if count % 16:
-        values[-16:] = _box_muller_blocks(_uniform(generator, 16, opmath, 0.0, 1.0), opmath, mean, std)
+        last = _box_muller_blocks(_uniform(generator, 16, opmath, 0.0, 1.0), opmath, mean, std)
+        values = np.concatenate([values[:count - 16], last])
     return _to_dtype(values, dtype)
 
 
@@ -382,7 +405,8 @@ def _uniform_values(tensor, from_, to, generator):
     values = _to_dtype(_uniform(_generator(generator), tensor.numel(), _opmath(dtype), low, high), dtype)
     # a value that rounds up to ``to`` in a narrower dtype becomes ``from``, keeping [from, to)
     high_value, low_value = _to_dtype(np.array([high, low]), dtype)
-    return _arranged(tensor, np.where(values == high_value, low_value, values))
+    values[values == high_value] = low_value
+    return _arranged(tensor, values)
 
 
 def _normal_values(tensor, mean, std, generator):

@@ -36,42 +36,90 @@ def _draws_taken(action, seed=0):
 
 # -- the engine ----------------------------------------------------------------------------
 
-def _scalar_mt19937(seed, count):
-    """The textbook mt19937, one word at a time, to check the vectorised twist against."""
-    state = [seed & 0xFFFFFFFF]
-    for j in range(1, 624):
-        state.append((1812433253 * (state[-1] ^ (state[-1] >> 30)) + j) & 0xFFFFFFFF)
-    out, index = [], 624
-    for _ in range(count):
-        if index == 624:
-            for i in range(624):
-                y = (state[i] & 0x80000000) | (state[(i + 1) % 624] & 0x7FFFFFFF)
-                state[i] = state[(i + 397) % 624] ^ (y >> 1) ^ (0x9908B0DF if y & 1 else 0)
-            index = 0
-        y = state[index]
-        index += 1
+class _ScalarMT19937:
+    """torch's at::mt19937 as the textbook writes it, one word at a time: the reference that
+    the engine (numpy's MT19937 plus torch's counters) is checked against."""
+
+    def __init__(self, words, left, next_word):
+        self.words, self.left, self.next = list(words), left, next_word
+
+    @classmethod
+    def seeded(cls, seed):
+        words = [seed & 0xFFFFFFFF]
+        for j in range(1, 624):
+            words.append((1812433253 * (words[-1] ^ (words[-1] >> 30)) + j) & 0xFFFFFFFF)
+        return cls(words, left=1, next_word=0)
+
+    def _twist(self):
+        """Each word from its upper bit, the next word's lower 31 bits and the word 397 on;
+        from word 227 on that one is already new."""
+        words = self.words
+        for i in range(624):
+            y = (words[i] & 0x80000000) | (words[(i + 1) % 624] & 0x7FFFFFFF)
+            words[i] = words[(i + 397) % 624] ^ (y >> 1) ^ (0x9908B0DF if y & 1 else 0)
+        self.left, self.next = 624, 0
+
+    def draw(self):
+        self.left -= 1
+        if self.left == 0 or self.next == 624:  # torch checks only ``left``; it would read past the words
+            self._twist()
+        y = self.words[self.next]
+        self.next += 1
         y ^= y >> 11
         y ^= (y << 7) & 0x9D2C5680
         y ^= (y << 15) & 0xEFC60000
-        y ^= y >> 18
-        out.append(y)
-    return out
+        return y ^ (y >> 18)
+
+
+def _scalar_mt19937(seed, count):
+    engine = _ScalarMT19937.seeded(seed)
+    return [engine.draw() for _ in range(count)]
 
 
 def test_mt19937_reference_output():
     """The first output for the standard default seed 5489, and 10000th for seed 5489 (C++11)."""
-    engine = _random._MersenneTwister(5489)
+    engine = _random._MersenneTwister.seeded(5489)
     outputs = engine.draw(10000)
     assert outputs[0] == 3499211612
     assert outputs[-1] == 4123659995
+    assert _scalar_mt19937(5489, 10000)[-1] == 4123659995
 
 
 @given(st.integers(0, 2**64 - 1), st.lists(st.integers(0, 1500), min_size=1, max_size=4))
 @settings(max_examples=20, deadline=None)
 def test_vectorised_draws_match_the_scalar_algorithm(seed, chunks):
-    engine = _random._MersenneTwister(seed)
+    engine = _random._MersenneTwister.seeded(seed)
     drawn = np.concatenate([engine.draw(count) for count in chunks])
+    assert drawn.dtype == np.uint32
     assert drawn.tolist() == _scalar_mt19937(seed, sum(chunks))
+
+
+def _state_bytes(words, left, next_word):
+    """A generator state with the given engine counters (and no cached normal)."""
+    raw = bytearray(rt.Generator().get_state().numpy().tobytes())
+    raw[8:12] = left.to_bytes(4, "little")
+    raw[16:24] = next_word.to_bytes(8, "little")
+    raw[24:24 + 624 * 8] = np.array(words, dtype="<u8").tobytes()
+    return rt.tensor(list(raw), dtype=rt.uint8)
+
+
+@pytest.mark.parametrize(("left", "next_word"), [
+    (1, 0),  # a fresh seed: the first draw twists
+    (624, 1), (313, 312), (2, 623), (1, 624),  # torch's own states: left - 1 == 624 - next
+    (300, 10), (1, 300), (624, 0),  # torch's left runs out before the words do
+    (600, 624), (624, 500),  # more draws left than words: the twist comes when the words run out
+])
+def test_long_streams_from_any_position_match_the_scalar_engine(left, next_word):
+    """Thousands of draws across several twists, in uneven chunks, from a state set by hand;
+    the state read back after each chunk is the scalar engine's too."""
+    words = _ScalarMT19937.seeded(2024).words
+    state = _state_bytes(words, left, next_word)
+    generator = rt.Generator().set_state(state)
+    assert rt.equal(generator.get_state(), state)
+    reference = _ScalarMT19937(words, left, next_word)
+    for count in (0, 1, 7, 623, 624, 1000, 5, 2500):
+        assert generator._random32(count).tolist() == [reference.draw() for _ in range(count)]
+        assert rt.equal(generator.get_state(), _state_bytes(reference.words, reference.left, reference.next))
 
 
 def test_random64_puts_the_first_draw_high():
