@@ -95,7 +95,7 @@ def _apply_key(tensor, key, setting=False):
     the tensor parts as ``{dim of the view: (numpy index array, dtype)}``."""
     # torch's fast path for a lone int or slice: no "too many indices" check, and in a read
     # every slice is taken, even a full one (an assignment skips full slices all the same)
-    fast = _is_integer(key) or isinstance(key, slice)
+    fast = isinstance(key, slice) or _is_integer(key)
     parts = (key,) if fast else _key_parts(key)
     specified = sum(_dims_consumed(part) for part in parts)
     if not fast and specified > tensor.dim():
@@ -135,10 +135,10 @@ def _dims_consumed(part):
 
 def _apply_part(result, dim, position, part, indices, ellipsis_dims, fast):
     """Apply one part at ``dim``; returns the new result and the dim the next part starts at."""
-    if _is_integer(part):
-        return _select(result, dim, int(part), position), dim
     if isinstance(part, slice):
         return _slice(result, dim, part, fast), dim + 1
+    if _is_integer(part):
+        return _select(result, dim, int(part), position), dim
     if part is Ellipsis:
         return result, dim + ellipsis_dims
     if part is None:
