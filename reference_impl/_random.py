@@ -54,16 +54,6 @@ def _seeded_words(seed):
     return words
 
 
-def _numpy_mt19937(words, pos):
-    """numpy's MT19937 holding ``words``: its next output is word ``pos`` tempered, and a read
-    at pos 624 first twists all the words (numpy's twist and tempering are mt19937's)."""
-    engine = np.random.MT19937()
-    # numpy copies the key word by word: from a list of ints that is far quicker than from an array
-    key = np.asarray(words, dtype=np.uint32).tolist()
-    engine.state = {"bit_generator": "MT19937", "state": {"key": key, "pos": pos}}
-    return engine
-
-
 class _MersenneTwister:
     """at::mt19937: 624 state words, ``left`` draws until the next twist, ``next`` word to read.
 
@@ -80,19 +70,30 @@ class _MersenneTwister:
 
     __slots__ = ("seed", "left", "next", "_numpy", "_ahead")
 
-    def __init__(self, seed, words, left, next_word):
+    def __init__(self, seed):
+        self._numpy = np.random.MT19937()  # made once (that is slow); load() sets its state
+        self.reseed(seed)
+
+    def reseed(self, seed):
+        self.load(seed, _seeded_words(seed), left=1, next_word=0)  # the first draw twists
+
+    def load(self, seed, words, left, next_word):
+        """Start from torch's state: ``words``, ``left`` and ``next``."""
         self.seed, self.left, self.next = seed, left, next_word
-        self._numpy = _numpy_mt19937(words, next_word)
+        # numpy copies the words one by one: from a list of ints that is far quicker than from an array
+        words = np.asarray(words, dtype=np.uint32).tolist()
+        self._numpy_at(words, next_word)
         before_twist = self._draws_before_twist()
         if next_word + before_twist < _N:  # torch twists before the words run out
             self._ahead = self._numpy.random_raw(before_twist).astype(np.uint32)
-            self._numpy = _numpy_mt19937(words, _N)
+            self._numpy_at(words, _N)
         else:
             self._ahead = np.empty(0, dtype=np.uint32)
 
-    @classmethod
-    def seeded(cls, seed):
-        return cls(seed, _seeded_words(seed), left=1, next_word=0)  # the first draw twists
+    def _numpy_at(self, words, pos):
+        """numpy's next output becomes word ``pos`` of ``words``, tempered; at pos 624 its next
+        read twists all the words first."""
+        self._numpy.state = {"bit_generator": "MT19937", "state": {"key": words, "pos": pos}}
 
     @property
     def words(self):
@@ -139,12 +140,13 @@ class Generator:
     def __init__(self, device="cpu"):
         if _device.device(device).type != "cpu":
             raise _errors.no_cuda()
-        self._reset(DEFAULT_SEED)
-
-    def _reset(self, seed):
-        self._engine = _MersenneTwister.seeded(seed)
+        self._engine = _MersenneTwister(DEFAULT_SEED)
         self._double_normal = None  # the second sample of the last double Box-Muller pair
         self._float_normal = None  # torch's float cache: no CPU kernel uses it, the state keeps it
+
+    def _reset(self, seed):
+        self._engine.reseed(seed)
+        self._double_normal = self._float_normal = None
 
     @property
     def device(self):
@@ -195,7 +197,7 @@ class Generator:
         if not (state["seeded"] and 0 < left <= _N and next_word <= _N):
             raise _errors.invalid_mt19937_state()
         # torch keeps the low 32 bits of each word
-        self._engine = _MersenneTwister(int(state["seed"]), state["words"].astype(np.uint32), left, next_word)
+        self._engine.load(int(state["seed"]), state["words"].astype(np.uint32), left, next_word)
         self._double_normal = float(state["double_normal"]) if state["double_normal_valid"] else None
         self._float_normal = float(state["float_normal"]) if state["float_normal_valid"] else None
         return self

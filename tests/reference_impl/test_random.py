@@ -78,7 +78,7 @@ def _scalar_mt19937(seed, count):
 
 def test_mt19937_reference_output():
     """The first output for the standard default seed 5489, and 10000th for seed 5489 (C++11)."""
-    engine = _random._MersenneTwister.seeded(5489)
+    engine = _random._MersenneTwister(5489)
     outputs = engine.draw(10000)
     assert outputs[0] == 3499211612
     assert outputs[-1] == 4123659995
@@ -88,7 +88,7 @@ def test_mt19937_reference_output():
 @given(st.integers(0, 2**64 - 1), st.lists(st.integers(0, 1500), min_size=1, max_size=4))
 @settings(max_examples=20, deadline=None)
 def test_vectorised_draws_match_the_scalar_algorithm(seed, chunks):
-    engine = _random._MersenneTwister.seeded(seed)
+    engine = _random._MersenneTwister(seed)
     drawn = np.concatenate([engine.draw(count) for count in chunks])
     assert drawn.dtype == np.uint32
     assert drawn.tolist() == _scalar_mt19937(seed, sum(chunks))
