@@ -1,10 +1,12 @@
 """Reductions over dims (sum, mean, max …), scans (cumsum, cumprod) and sorting.
 
 A reduction takes ``dim`` as an int or a tuple/list of ints (None: every dim), ``keepdim``,
-and numpy's spellings ``axis=``/``keepdims=``, as torch's argument parser does. numpy
-computes the values over the reduced dims folded into one contiguous last axis, so float
-sums are pairwise, close to torch's cascade sums. Results that torch returns as
-``torch.return_types`` structs (max, min, sort, topk) are tuples with named fields.
+and numpy's spellings ``axis=``/``keepdims=``, as torch's argument parser does. Float sums
+(and means) add in the order torch's CPU kernel does, so they equal torch's to the last bit
+(see ``_sum_in_torch_order``); reductions whose answer does not depend on the order (max,
+min, any, all, integer sums) let numpy reduce the dims where they lie, without a copy.
+Results that torch returns as ``torch.return_types`` structs (max, min, sort, topk) are
+tuples with named fields.
 
 Chain rules follow torch's formulas op for op, written with this library's own ops, so a
 gradient computed with ``create_graph=True`` has the graph torch gives it (and second
@@ -119,19 +121,270 @@ def reduced_shape(shape, dims, keepdim):
     return tuple(size for d, size in enumerate(shape) if d not in dims)
 
 
-def _reduce(input, dims, keepdim, kernel, dtype):
+def _reduce(input, dims, keepdim, kernel, dtype, *, any_order=False):
     """``kernel(values, axis)`` applied to ``input``'s values as ``dtype`` over ``dims``.
 
-    On the CPU the dims are folded into one contiguous last axis first, so numpy's pairwise
-    sums add in torch's order. A CUDA reduction kernel reads one dim where it lies, strided,
-    so there is no copy to make."""
+    ``any_order`` kernels (max, min, any, all, integer sums) give the same answer whatever
+    order they visit the elements in, so on the CPU numpy reduces the dims where they lie,
+    ``axis`` a tuple, without a copy. Other kernels get the dims folded into one contiguous
+    last axis (a copy when they are not already last). A CUDA reduction kernel reads one dim
+    where it lies, strided, so there is no copy to make."""
     with quiet():
         values = input._array().astype(dtype.numpy_dtype, copy=False)
         if input.is_cuda and len(dims) == 1:
             values = kernel(values, dims[0])
+        elif any_order and not input.is_cuda:
+            values = kernel(values, dims)
         else:
             values = kernel(fold(values, dims), -1)
     return np.reshape(values, reduced_shape(input.shape, dims, keepdim))
+
+
+# -- float sums in torch's order ------------------------------------------------------------------
+
+_VECTOR_BYTES = 32  # torch's CPU kernels use AVX2 here: 256-bit vectors, 8 float32 or 4 float64 lanes
+
+
+def _sum_in_torch_order(array, strides, dims, keepdim):
+    """The sums of float ``array`` over ``dims``, added in the order torch's CPU kernel adds
+    them (single-threaded), so they equal torch's to the last bit. ``array`` holds the values
+    in the result dtype, laid out by ``strides`` (in elements); float16 adds in float32 and
+    comes back as float32, for the caller to round once, as torch does.
+
+    Why the order matters: float addition rounds after every step, so ``(a + b) + c`` and
+    ``a + (b + c)`` can differ in the last bit, and a sum of many numbers depends on the order
+    in which they are added. torch's order (``cascade_sum`` in
+    aten/src/ATen/native/cpu/SumKernel.cpp):
+
+    1. The loop layout (TensorIterator): reduced dims first, the one with the smallest stride
+       first, then the kept dims; neighbouring dims that step through memory as one merge.
+       Dim 0 of that layout is the inner loop.
+    2. Each slice along dim 0 is a *cascade sum*: elements go one after another into an
+       accumulator; every 16 elements (more for slices over 2**19 long) it is emptied into a
+       second-level accumulator, every 16 of those into a third, and so on to a fourth; at the
+       end the last part-filled accumulators are added, lowest level first. Only numbers of
+       similar size meet, so rounding errors stay small, in one pass over the data.
+    3. Cascades run side by side with vector instructions:
+       - "inner" reduction (dim 0 contiguous, e.g. ``sum(1)`` of a C-contiguous matrix, or a
+         whole contiguous tensor): 4 vectors of 8 float32 lanes make 32 interleaved cascades
+         (lane j takes elements j, j + 32, j + 64, ...); the vectors left over past the last
+         group of 4 go into the first, the 4 are added, then the elements past the last whole
+         vector, then the 8 lanes one by one, are added in order (float64: 4 lanes a vector);
+       - "outer" reduction (dim 1 contiguous, e.g. ``sum(0)`` of a C-contiguous matrix): every
+         column is its own cascade down the rows, 32 float32 (16 float64) columns per step.
+         Columns past the last such block, like every slice of a non-contiguous layout, are
+         summed by ``row_sum``: 4 interleaved cascades (element i goes to the (i mod 4)-th),
+         added in order at the end.
+    4. Reduced dims that did not merge into dim 0 are summed after it: the slice sums are
+       added into the result one after another.
+
+    numpy can follow this order because ``np.add.reduce`` along an axis that is not its inner
+    loop adds one row after another, vectorised across the other axes: each level of a
+    cascade is one reduce over a reshaped view of the input, never a copy. (Along its inner,
+    contiguous axis numpy sums pairwise, a different order; ``_in_order`` avoids that case.)
+    Down columns numpy's inner loop runs along a whole row, as fast as numpy's own sum; across
+    interleaved lanes it runs 32 or 4 elements at a time, several times slower, which is why
+    ``_summed`` gives large inputs of such layouts numpy's order. Torch with several threads
+    splits a whole-tensor sum of 32768 or more elements between them and adds the parts,
+    which this order does not follow."""
+    order, sizes, path, reduced, _ = _sum_loop(array.shape, tuple(strides), tuple(dims), keepdim, array.itemsize)
+    loop = array.transpose(order).reshape(sizes).T  # axis 0 is the inner loop
+    if array.dtype == np.float16:
+        loop = loop.astype(np.float32)
+    if not reduced:
+        sums = loop
+    else:
+        if loop.ndim == 1:
+            loop = loop[:, None]
+        sums = path(loop)
+        if reduced > 1:  # the slice sums over dims 1.. reduced - 1, dim 1 fastest, one after another
+            sums = sums.T.reshape(sums.shape[reduced - 1:][::-1] + (-1,)).T
+            sums = _in_order(sums, 0)
+    return np.add(sums.T, 0.0).reshape(reduced_shape(array.shape, dims, keepdim))  # 0 + -0.0 is +0.0
+
+
+def _accumulator_of(numpy_dtype):
+    return np.dtype(np.float32) if numpy_dtype == np.float16 else numpy_dtype
+
+
+@functools.lru_cache(maxsize=1024)
+def _sum_loop(shape, strides, dims, keepdim, itemsize):
+    """TensorIterator's loop for summing a tensor of ``shape`` and ``strides`` over ``dims``:
+    the transpose and reshape that bring it to that loop's dims (slowest first), the kernel
+    that sums its dim 0 (given the dims fastest first), how many dims are reduced, and whether
+    the kernel goes down 16 or more columns side by side (numpy's inner loop runs along a
+    row: fast at any size)."""
+    if keepdim:
+        out = _layout.contiguous_strides(reduced_shape(shape, dims, True))
+        out = [0 if d in dims and shape[d] != 1 else stride for d, stride in enumerate(out)]
+    else:
+        kept = iter(_layout.contiguous_strides(reduced_shape(shape, dims, False)))
+        out = [0 if d in dims else next(kept) for d in range(len(shape))]
+
+    def should_swap(a, b):  # TensorIterator's reorder_dimensions: 1 puts a after b, 0 if unsure
+        for operand, is_output in ((out, True), (strides, False)):
+            stride_a, stride_b = operand[a], operand[b]
+            if is_output and (stride_a == 0) != (stride_b == 0):
+                return 1 if stride_b == 0 else -1  # reduced dims first
+            if stride_a == 0 or stride_b == 0:
+                continue
+            if stride_a != stride_b:
+                return -1 if stride_a < stride_b else 1
+            if shape[a] > shape[b]:
+                return 1
+        return 0
+
+    perm = list(range(len(shape)))[::-1]  # its insertion sort, ambiguities and all
+    for i in range(1, len(perm)):
+        moving = i
+        for j in range(i - 1, -1, -1):
+            verdict = should_swap(perm[j], perm[moving])
+            if verdict > 0:
+                perm[j], perm[moving] = perm[moving], perm[j]
+                moving = j
+            elif verdict < 0:
+                break
+    merged = []  # [size, input stride, output stride], fastest first; then coalesce_dimensions
+    for d in perm:
+        if merged and (merged[-1][0] == 1 or shape[d] == 1 or (
+                merged[-1][0] * merged[-1][1] == strides[d] and merged[-1][0] * merged[-1][2] == out[d])):
+            if merged[-1][0] == 1:
+                merged[-1][1:] = [strides[d], out[d]]
+            merged[-1][0] *= shape[d]
+        else:
+            merged.append([shape[d], strides[d], out[d]])
+    reduced = builtins.sum(1 for _, _, stride in merged if stride == 0)
+    (size0, stride0, _), (size1, stride1, _) = (merged + [[1, 0, 1]] * 2)[:2]
+    vector = _VECTOR_BYTES // itemsize
+    lanes = _VECTOR_BYTES // _accumulator_of(np.dtype(f"f{itemsize}")).itemsize
+    columnwise = False
+    if stride0 == 1 and size0 >= vector:
+        path = functools.partial(_inner_sum, vector=vector, lanes=lanes)
+    elif stride1 == 1 and size1 >= vector:
+        path, columnwise = functools.partial(_outer_sum, block=4 * lanes), True
+    elif stride0 < stride1:
+        path = _row_sum
+    else:
+        path, columnwise = functools.partial(_outer_sum, block=4), True
+    return (tuple(perm[::-1]), tuple(size for size, _, _ in merged[::-1]), path, reduced,
+            bool(columnwise and reduced and size1 >= 16))
+
+
+def _in_order(x, axis):
+    """``x`` summed along ``axis`` one element after another: ``((x0 + x1) + x2) + ...``."""
+    n = x.shape[axis]
+    at = (slice(None),) * axis
+    if n <= 4:
+        total = x[at + (0,)]
+        for i in range(1, n):
+            total = total + x[at + (i,)]
+        return total
+    step = abs(x.strides[axis])
+    for size, stride in zip(x.shape, x.strides):
+        if size > 1 and 0 < abs(stride) < step:  # another axis is numpy's inner loop: it adds row after row
+            return np.add.reduce(x, axis=axis)
+    return np.add.accumulate(x, axis=axis)[at + (-1,)]  # running sums are in order by definition
+
+
+def _cascade(x):
+    """torch's ``multi_row_sum`` down axis 0 of ``x``, for every column at once: elements in
+    order into level 0, emptied into level 1 every ``step``, level 1 into level 2 every
+    ``step`` of those, level 2 into level 3 likewise; then the tail and levels 1, 2, 3 added."""
+    n, rest = x.shape[0], x.shape[1:]
+    step = 1 << builtins.max(4, (1 if n <= 2 else (n - 1).bit_length()) // 4)
+    whole = n // step
+    total = _in_order(x[whole * step:], 0) if n % step else None
+    level = _in_order(x[:whole * step].reshape((whole, step) + rest), 1) if whole else None
+    for depth in range(3):
+        if level is None:
+            break
+        whole = level.shape[0] // step if depth < 2 else 0  # level 3 is never emptied
+        if level.shape[0] > whole * step:
+            part = _in_order(level[whole * step:], 0)
+            total = part if total is None else total + part
+        level = _in_order(level[:whole * step].reshape((whole, step) + rest), 1) if whole else None
+    return total
+
+
+def _row_sum(x):
+    """torch's ``row_sum`` down axis 0: elements i, i + 4, i + 8, ... in cascade i (i < 4); the
+    elements past the last group of 4 go into cascade 0; then the 4 are added in order."""
+    groups = x.shape[0] // 4
+    rest = x[4 * groups:]
+    if not groups:
+        return _in_order(rest, 0)
+    partial = _cascade(x[:4 * groups].reshape((groups, 4) + x.shape[1:]))
+    first = partial[0]
+    for element in rest:
+        first = first + element
+    return ((first + partial[1]) + partial[2]) + partial[3]
+
+
+def _inner_sum(x, vector, lanes):
+    """torch's ``vectorized_inner_sum`` down contiguous axis 0: ``row_sum`` over whole vectors
+    (each lane its own), then the elements past the last vector and the lanes, in order. A
+    float16 vector of 16 loads as 8 float32 lanes, its first half plus its second."""
+    count = x.shape[0] // vector
+    vectors = x[:count * vector].reshape((count, vector // lanes, lanes) + x.shape[1:])
+    lane_sums = _row_sum(_in_order(vectors, 1) if vector != lanes else vectors[:, 0])
+    return _in_order(np.concatenate([x[count * vector:], lane_sums]), 0)
+
+
+def _outer_sum(x, block):
+    """torch's ``vectorized_outer_sum`` and ``scalar_outer_sum`` over axis 0: a cascade for
+    each column in the whole blocks of ``block`` columns (axis 1), ``row_sum`` for the rest."""
+    whole = x.shape[1] // block * block
+    if whole == x.shape[1]:
+        return _cascade(x)
+    if not whole:
+        return _row_sum(x)
+    return np.concatenate([_cascade(x[:, :whole]), _row_sum(x[:, whole:])])
+
+
+# Following torch's order costs numpy one short inner loop per vector of lanes (or per 4
+# elements) everywhere but down columns: several times numpy's own order on large inputs.
+# Above torch's own grain size (32768 elements, beyond which torch's order for a whole-tensor
+# sum depends on its thread count) such layouts add in numpy's order instead.
+_IN_ORDER_UP_TO = 32768
+
+
+def _sum_in_numpy_order(array, dims, keepdim, accumulator):
+    """The sums over ``dims`` in numpy's order: the dims folded into one contiguous last axis
+    (a copy unless they already are), summed pairwise; a long axis (2**14 or more) is cut
+    into 16 equal slices, added elementwise one after another (long vector runs), whose sums
+    numpy then adds pairwise. Within float tolerance of torch's order, not bit for bit."""
+    folded = fold(array, dims)
+    count = folded.shape[-1]
+    if count < 1 << 14:
+        sums = np.add.reduce(folded, axis=-1, dtype=accumulator)
+    else:
+        head = count - count % 16
+        slices = folded[..., :head].reshape(folded.shape[:-1] + (16, head // 16))
+        sums = np.add.reduce(np.add.reduce(slices, axis=-2, dtype=accumulator), axis=-1)
+        if head < count:
+            sums = sums + np.add.reduce(folded[..., head:], axis=-1, dtype=accumulator)
+    return sums.reshape(reduced_shape(array.shape, dims, keepdim))
+
+
+def _summed(input, dims, keepdim, dtype):
+    """The sums of ``input`` cast to ``dtype`` over ``dims``, float16 as float32 (for the caller
+    to round). On the CPU float sums add in torch's order (``_sum_in_torch_order``) up to
+    32768 elements, and at any size down 16 or more columns; larger sums of other layouts add
+    in numpy's order (``_sum_in_numpy_order``). Integer sums wrap alike in any order."""
+    accumulator = _accumulator(dtype)
+    if input.is_cuda or not dtype.is_floating_point:
+        return _reduce(input, dims, keepdim, lambda a, axis: np.add.reduce(a, axis=axis, dtype=accumulator), dtype,
+                       any_order=not dtype.is_floating_point)
+    array = input._array()
+    values = array.astype(dtype.numpy_dtype, copy=False)
+    if values.size == 0:
+        return np.zeros(reduced_shape(input.shape, dims, keepdim), accumulator)
+    # cast, torch's copy keeps a dense layout (so does numpy's order="K")
+    strides = input.stride() if values is array else tuple(s // values.itemsize for s in values.strides)
+    with quiet():
+        if values.size <= _IN_ORDER_UP_TO or _sum_loop(values.shape, strides, dims, keepdim, values.itemsize)[-1]:
+            return _sum_in_torch_order(values, strides, dims, keepdim)
+        return _sum_in_numpy_order(values, dims, keepdim, accumulator)
 
 
 def _accumulator(dtype):
@@ -222,8 +475,7 @@ def sum(input, dim=None, keepdim=False, *, dtype=None, out=None):
     (or ``out``'s dtype) says otherwise. The input is cast to that dtype first."""
     dtype = dtype or (out.dtype if out is not None else _widened(input.dtype))
     dims = reduction_dims(input, dim)
-    values = _reduce(input, dims, keepdim, lambda a, axis: np.add.reduce(a, axis=axis, dtype=_accumulator(dtype)),
-                     dtype)
+    values = _summed(input, dims, keepdim, dtype)
     shape = input.shape
     return record(store(values, dtype, out, inputs=(input,)), "sum" if dim is None else "sum_dim", (input,),
                   lambda grad: _sum_backward(grad, shape, dims, keepdim, dim))
@@ -241,9 +493,9 @@ def mean(input, dim=None, keepdim=False, *, dtype=None, out=None):
     dims = reduction_dims(input, dim)
     accumulator = np.dtype(_accumulator(dtype)).type
     count = accumulator(_layout.numel([input.shape[d] for d in dims]))
-    # divided in the accumulator type, as torch does for float16; an empty mean is 0/0 = nan
-    values = _reduce(input, dims, keepdim, lambda a, axis: np.add.reduce(a, axis=axis, dtype=accumulator) / count,
-                     dtype)
+    # torch sums float16 as float32 (input cast first) and divides before rounding; 0/0 = nan
+    with quiet():
+        values = _summed(input, dims, keepdim, _dtype.float32 if dtype is _dtype.float16 else dtype) / count
     shape, count = input.shape, int(count)
     return record(store(values, dtype, out, inputs=(input,)), "mean" if dim is None else "mean_dim", (input,),
                   lambda grad: _divided(_sum_backward(grad, shape, dims, keepdim, dim), count))
@@ -258,7 +510,7 @@ def prod(input, dim=None, keepdim=False, *, dtype=None, out=None):
     dtype = dtype or (out.dtype if out is not None else _widened(input.dtype))
     dims = reduction_dims(input, dim)
     values = _reduce(input, dims, keepdim, lambda a, axis: np.multiply.reduce(a, axis=axis, dtype=_accumulator(dtype)),
-                     dtype)
+                     dtype, any_order=not dtype.is_floating_point)  # float products keep the folded order
     result = store(values, dtype, out, inputs=(input,))
     return record(result, "prod" if dim is None else "prod_dim", (input,),
                   lambda grad, x, product: _prod_backward(grad, x, product, dims, keepdim, dim), saved=(input, result))
@@ -338,7 +590,8 @@ def _extreme(input, dim, keepdim, name, kernel):
     dims = reduction_dims(input, dim)
     shown = None if dim in (None, (), []) else (dim,) if isinstance(dim, int) else tuple(dim)
     _check_reducible(input, name, dims, shown)
-    result = new_tensor(_reduce(input, dims, keepdim, lambda a, axis: kernel(a, axis=axis), input.dtype), input.dtype)
+    result = new_tensor(_reduce(input, dims, keepdim, lambda a, axis: kernel(a, axis=axis), input.dtype,
+                                any_order=True), input.dtype)
     if name in ("max", "min"):
         return record(result, name, (input,), _evenly_distributed, saved=(input, result))
     kept = None if keepdim else reduced_shape(input.shape, dims, keepdim=True)
@@ -407,7 +660,15 @@ def _arg_extreme(input, dim, keepdim, name):
     dims = reduction_dims(input, dim)
     _check_reducible(input, name, dims, None if dim is None else dims, of_empty=_errors.arg_reduction_of_empty)
     pick = np.argmax if name == "argmax" else np.argmin
-    return new_tensor(_reduce(input, dims, keepdim, lambda a, axis: pick(a, axis=axis), input.dtype), _dtype.int64)
+    return new_tensor(_reduce(input, dims, keepdim, lambda a, axis: pick(a, axis=_one_axis(axis)), input.dtype,
+                              any_order=True), _dtype.int64)
+
+
+def _one_axis(axis):
+    """argmax's axis: one dim where it lies, or None (the flattened tensor) for every dim."""
+    if isinstance(axis, int):
+        return axis
+    return axis[0] if len(axis) == 1 else None
 
 
 @tensor_method()
@@ -436,13 +697,18 @@ def _variance(input, dim, unbiased, keepdim, correction, name):
         correction = 1 if unbiased else 0
     dims = reduction_dims(input, dim)
     shape = reduced_shape(input.shape, dims, keepdim)
-    folded = fold(input._array().astype(np.float64), dims)  # torch's CPU kernels accumulate in double
-    count = folded.shape[-1]
+    values = input._array().astype(np.float64)  # torch's CPU kernels accumulate in double
+    count = _layout.numel([input.shape[d] for d in dims])
     if (count if _layout.numel(shape) else 0) - correction <= 0:
         warnings.warn(_errors.degrees_of_freedom_warning(name), UserWarning, stacklevel=4)
+    # two passes where torch makes one (Welford's), both in double: they differ in double's last
+    # bits. numpy reduces the dims where they lie; a CUDA kernel wants one contiguous last axis
+    axis = dims
+    if input.is_cuda:
+        values, axis = fold(values, dims), -1
     with quiet():
-        deviations = folded - np.add.reduce(folded, axis=-1, keepdims=True) / count
-        values = np.add.reduce(deviations * deviations, axis=-1) / builtins.max(count - correction, 0)
+        deviations = values - np.add.reduce(values, axis=axis, keepdims=True) / count
+        values = np.add.reduce(deviations * deviations, axis=axis) / builtins.max(count - correction, 0)
         if name == "std":
             values = np.sqrt(values)
     result = new_tensor(values.reshape(shape), input.dtype)
@@ -494,7 +760,7 @@ def _truth(input, dim, keepdim, kernel, out):
     """any/all give bool, except for uint8 input, which torch keeps as uint8."""
     dtype = _dtype.uint8 if input.dtype is _dtype.uint8 else _dtype.bool
     dims = reduction_dims(input, dim, empty_is_all=False)
-    values = _reduce(input, dims, keepdim, lambda a, axis: kernel(a != 0, axis=axis), input.dtype)
+    values = _reduce(input, dims, keepdim, lambda a, axis: kernel(a != 0, axis=axis), input.dtype, any_order=True)
     return store(values, out.dtype if out is not None else dtype, out, inputs=(input,))
 
 

@@ -2,6 +2,7 @@
 
 import copy
 import math
+import tracemalloc
 import warnings
 
 import numpy as np
@@ -35,6 +36,156 @@ def test_sum_and_mean_over_any_dims_match_numpy_with_torchs_shapes(tensor, data)
     np.testing.assert_allclose(total.numpy(), expected, rtol=1e-6)
     count = max(1, int(np.prod([tensor.shape[d] for d in dims])))
     np.testing.assert_allclose(tensor.mean(axis=dims, keepdims=keepdim).numpy(), expected / count, rtol=1e-6)
+
+
+# -- the order float sums add in ------------------------------------------------------------------
+# torch's CPU sum (cascade_sum in aten/src/ATen/native/cpu/SumKernel.cpp) adds in a fixed order,
+# written out below loop for loop, one float at a time, as a reference independent of the
+# library's reshaped-view version. AVX2 vectors hold 8 float32 (4 float64, 16 float16).
+
+def cascade(values):
+    """multi_row_sum for one column: level 0 takes elements in order; every ``step`` of them it
+    is emptied into level 1, level 1 into level 2 every ``step`` of those, and level 2 into
+    level 3; at the end levels 1, 2, 3 are added to what level 0 holds."""
+    n, zero = len(values), values.dtype.type(0)
+    power = max(4, (1 if n <= 2 else (n - 1).bit_length()) // 4)
+    step = 1 << power
+    acc = [zero] * 4
+    i = 0
+    while i + step <= n:
+        for _ in range(step):
+            acc[0] = acc[0] + values[i]
+            i += 1
+        for j in range(1, 4):
+            acc[j], acc[j - 1] = acc[j] + acc[j - 1], zero
+            if i & ((step - 1) << (j * power)):
+                break
+    for value in values[i:]:
+        acc[0] = acc[0] + value
+    for j in range(1, 4):
+        acc[0] = acc[0] + acc[j]
+    return acc[0]
+
+
+def row_sum(values):
+    """row_sum: cascade k takes elements k, k + 4, k + 8, ...; the elements past the last whole
+    group of 4 go into cascade 0; then the 4 are added in order."""
+    groups = len(values) // 4
+    partial = [cascade(values[k:4 * groups:4]) for k in range(4)]
+    for value in values[4 * groups:]:
+        partial[0] = partial[0] + value
+    return partial[0] + partial[1] + partial[2] + partial[3]
+
+
+def inner_sum(values, vector=8, lanes=8):
+    """vectorized_inner_sum of one contiguous row: lane l of vector i holds element i * vector + l
+    (float16: plus element i * vector + lanes + l, in float32); each lane is a row_sum over the
+    vectors; then 0 + the elements past the last whole vector + the lanes, in order."""
+    count = len(values) // vector
+    wide = values.astype(np.float32) if values.dtype == np.float16 else values
+    vectors = wide[:count * vector].reshape(count, vector)
+    if vector != lanes:
+        vectors = vectors[:, :lanes] + vectors[:, lanes:]
+    total = wide.dtype.type(0)
+    for value in wide[count * vector:]:
+        total = total + value
+    for lane in range(lanes):
+        total = total + row_sum(vectors[:, lane])
+    return total
+
+
+def order_sensitive(shape, seed):
+    """float32 values of sizes 1e-3 to 1e3 with both signs: a different order almost always
+    rounds differently somewhere."""
+    rng = np.random.default_rng(seed)
+    return (rng.standard_normal(shape) * 10.0 ** rng.uniform(-3, 3, shape)).astype(np.float32)
+
+
+def test_sum_over_leading_dim_is_a_cascade_down_each_column_with_row_sum_past_the_last_32():
+    values = order_sensitive((1000, 70), 0)
+    total = torch.tensor(values).sum(0).numpy()
+    expected = [cascade(values[:, j]) if j < 64 else row_sum(values[:, j]) for j in range(70)]
+    assert np.array_equal(total, np.array(expected, np.float32))
+    # not numpy's order: down axis 0 numpy adds the rows one after another
+    assert not np.array_equal(total, np.add.reduce(values, axis=0))
+    assert torch.tensor(values).mean(0).numpy().tolist() == (total / np.float32(1000)).tolist()
+
+
+def test_fewer_than_8_columns_go_down_in_cascades_of_4_columns_then_row_sums():
+    values = order_sensitive((300, 7), 1)
+    expected = [cascade(values[:, j]) if j < 4 else row_sum(values[:, j]) for j in range(7)]
+    assert torch.tensor(values).sum(0).numpy().tolist() == expected
+
+
+def test_a_contiguous_row_sums_in_32_interleaved_lanes():
+    values = order_sensitive((6, 1003), 2)
+    rows = torch.tensor(values).sum(1).numpy()
+    assert rows.tolist() == [inner_sum(row) for row in values]
+    assert torch.tensor(values[0]).sum().item() == inner_sum(values[0])
+    assert rows.tolist() != np.add.reduce(values, axis=1).tolist()  # numpy's pairwise order differs
+    doubles = values.astype(np.float64) * np.pi
+    assert torch.tensor(doubles).sum(1).numpy().tolist() == [inner_sum(row, vector=4, lanes=4) for row in doubles]
+    halves = values[:, :300].astype(np.float16)
+    assert torch.tensor(halves).sum(1).numpy().tolist() == [
+        np.float16(inner_sum(row, vector=16, lanes=8)) for row in halves]  # rounded once, at the end
+
+
+def test_five_elements_add_the_fifth_into_the_first_of_4_partial_sums():
+    # (((1e8 + 1) + 1) + -1e8) + 1: float32 rounds 1e8 + 1 back to 1e8; left to right gives 2.0
+    assert torch.tensor([1e8, 1.0, -1e8, 1.0, 1.0]).sum().item() == 1.0
+
+
+def test_reduced_dims_that_do_not_merge_add_their_slice_sums_one_after_another():
+    values = order_sensitive((3, 4, 5), 3)
+    expected = []
+    for j in range(4):  # dim 2 (contiguous, 5 < 8 elements) row_sums, added over dim 0 in turn
+        total = np.float32(0)
+        for i in range(3):
+            total = total + row_sum(values[i, j, :])
+        expected.append(total)
+    assert torch.tensor(values).sum((0, 2)).numpy().tolist() == expected
+
+
+def test_a_transposed_tensor_sums_in_memory_order():
+    values = order_sensitive((37, 100), 5)
+    transposed = torch.tensor(values).t()
+    assert not transposed.is_contiguous()
+    assert transposed.sum().item() == inner_sum(values.reshape(-1))  # its dims merge into one
+    assert transposed.sum().item() != inner_sum(values.T.reshape(-1))  # not the order of its indices
+    assert transposed.sum().item() != np.add.reduce(values.T.reshape(-1))  # nor numpy's pairwise one
+
+
+def test_sums_start_from_positive_zero():
+    assert not np.signbit(torch.tensor([-0.0, -0.0]).sum().item())
+    assert not np.signbit(torch.tensor([[-0.0], [-0.0]]).sum(0).numpy()).any()
+    assert not np.signbit(torch.tensor([-0.0], dtype=torch.float16).mean().item())
+
+
+def test_large_sums_down_columns_follow_torch_and_the_rest_stay_within_float32_rounding():
+    values = order_sensitive((40000, 20), 5)
+    total = torch.tensor(values).sum(0).numpy()  # row_sum for each of these 20 columns, at any size
+    assert [total[0], total[19]] == [row_sum(values[:, 0]), row_sum(values[:, 19])]
+    flat = values.reshape(-1)  # 800000 contiguous elements: numpy's order above 32768
+    exact = np.sum(flat.astype(np.float64))
+    assert abs(torch.tensor(flat).sum().item() - exact) <= 1e-6 * np.sum(np.abs(flat.astype(np.float64)))
+
+
+def peak_bytes_allocated(function):
+    """The most memory ``function`` held at once while it ran (numpy reports to tracemalloc)."""
+    tracemalloc.start()
+    try:
+        function()
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_reducing_a_leading_dim_makes_no_copy_of_the_input():
+    x = torch.tensor(order_sensitive((1024, 1024), 6))
+    size = x.numel() * x.element_size()
+    for reduce in (lambda: x.sum(0), lambda: x.mean(0), lambda: x.amax(0), lambda: x.amin(0),
+                   lambda: x.max(), lambda: (x.sum(0, keepdim=True), x.sum((0,)))):
+        assert peak_bytes_allocated(reduce) < size / 8
 
 
 def test_sum_widens_bool_and_integers_to_int64_and_casts_to_dtype_first():
