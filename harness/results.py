@@ -95,7 +95,8 @@ def write_atomically(path, text):
 
 
 def save(run, path):
-    write_atomically(path, json.dumps(_json_safe(run.to_dict()), indent=1, allow_nan=False))
+    # compact: json's C encoder only runs without indent (a run's file is megabytes of snapshots)
+    write_atomically(path, json.dumps(_json_safe(run.to_dict()), separators=(",", ":"), allow_nan=False))
 
 
 def _json_safe(value):

@@ -7,7 +7,7 @@ import signal
 import threading
 import types
 import warnings
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 
@@ -46,7 +46,11 @@ class Trace:
     normalized: list = field(default_factory=list)  # device fields rewritten by compare.normalize_devices
 
     def to_dict(self):
-        return asdict(self)
+        """Plain data, sharing the steps' observations (already plain data): a deep copy of
+        every snapshot would cost more than running the case."""
+        data = {f.name: getattr(self, f.name) for f in fields(self)}
+        data["steps"] = [{f.name: getattr(step, f.name) for f in fields(step)} for step in self.steps]
+        return data
 
     @classmethod
     def from_dict(cls, data):
