@@ -290,15 +290,17 @@ def _box_muller_blocks(uniforms, opmath, mean, std):
             theta = 2 * np.pi * angle_u
             samples = np.stack([radius * np.cos(theta), radius * np.sin(theta)], axis=1)
             return fma64(samples, std, mean).reshape(-1)
-        # log, cos and sin are taken in float64 (dtype=) and rounded to float32 as numpy
-        # stores them (out=), a buffer at a time, with no whole float64 array in between
+        # torch's SLEEF functions are within 1 ulp. Measured against torch's samples: log taken
+        # in float64 and rounded (dtype=, out=: a buffer at a time) and cos/sin from numpy's
+        # float32 SIMD loops agree most often (92% of samples bit for bit; cos/sin rounded
+        # from float64 too: 84%), and the float32 loops are the fast ones.
         radius = np.log(one_minus_u, dtype=np.float64, out=np.empty_like(one_minus_u))
         radius *= np.float32(-2)
         np.sqrt(radius, out=radius)  # sqrt(-2 log(1 - u)), in place
         theta = np.float32(2 * np.pi) * angle_u
         samples = np.empty_like(blocks)  # per block: 8 cosine samples, then 8 sine samples
-        np.cos(theta, dtype=np.float64, out=samples[:, 0])
-        np.sin(theta, dtype=np.float64, out=samples[:, 1])
+        np.cos(theta, out=samples[:, 0])
+        np.sin(theta, out=samples[:, 1])
         samples *= radius[:, np.newaxis]
         return fma32(samples, np.float32(std), np.float32(mean)).reshape(-1)
 
