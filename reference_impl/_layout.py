@@ -280,17 +280,23 @@ def _expanded_dim(shape, strides, sizes, i, new_shape, new_strides):
     return size, stride
 
 
-def iteration_order(shape, operands):
+def iteration_order(shape, operands, reduction_output=None):
     """The order, fastest-moving dim first, in which torch's TensorIterator walks ``shape``
     for ``operands`` ((shape, strides) pairs, broadcast to ``shape``): dims sorted by stride,
-    the first operand deciding first, ties and broadcast dims left as they are (row-major)."""
+    the first operand deciding first, ties and broadcast dims left as they are (row-major).
+    A reduction's output strides (``reduction_output``, 0 along the reduced dims) are the
+    first operand, and put the reduced dims first, as TensorIterator does for reductions."""
     aligned = [iteration_strides(operand_shape, strides, shape) for operand_shape, strides in operands]
+    if reduction_output is not None:
+        aligned.insert(0, tuple(reduction_output))
     ndim = len(shape)
     order = list(range(ndim - 1, -1, -1))
 
     def should_swap(dim0, dim1):
-        for strides in aligned:
+        for number, strides in enumerate(aligned):
             stride0, stride1 = strides[dim0], strides[dim1]
+            if number == 0 and reduction_output is not None and (stride0 == 0) != (stride1 == 0):
+                return 1 if stride1 == 0 else -1
             if stride0 == 0 or stride1 == 0:
                 continue
             if stride0 != stride1:

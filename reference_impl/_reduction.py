@@ -220,30 +220,7 @@ def _sum_loop(shape, strides, dims, keepdim, itemsize):
     else:
         kept = iter(_layout.contiguous_strides(reduced_shape(shape, dims, False)))
         out = [0 if d in dims else next(kept) for d in range(len(shape))]
-
-    def should_swap(a, b):  # TensorIterator's reorder_dimensions: 1 puts a after b, 0 if unsure
-        for operand, is_output in ((out, True), (strides, False)):
-            stride_a, stride_b = operand[a], operand[b]
-            if is_output and (stride_a == 0) != (stride_b == 0):
-                return 1 if stride_b == 0 else -1  # reduced dims first
-            if stride_a == 0 or stride_b == 0:
-                continue
-            if stride_a != stride_b:
-                return -1 if stride_a < stride_b else 1
-            if shape[a] > shape[b]:
-                return 1
-        return 0
-
-    perm = list(range(len(shape)))[::-1]  # its insertion sort, ambiguities and all
-    for i in range(1, len(perm)):
-        moving = i
-        for j in range(i - 1, -1, -1):
-            verdict = should_swap(perm[j], perm[moving])
-            if verdict > 0:
-                perm[j], perm[moving] = perm[moving], perm[j]
-                moving = j
-            elif verdict < 0:
-                break
+    perm = _layout.iteration_order(shape, [(shape, strides)], reduction_output=out)
     merged = []  # [size, input stride, output stride], fastest first; then coalesce_dimensions
     for d in perm:
         if merged and (merged[-1][0] == 1 or shape[d] == 1 or (
