@@ -150,7 +150,7 @@ def is_non_overlapping_and_dense(shape, strides):
     """True when the elements exactly tile a block of storage in some dim order. As in c10,
     dims of size 0 and 1 are left out (they hold no second element to overlap with), and an
     empty tensor, being contiguous, counts as dense."""
-    if numel(shape) == 0:
+    if numel(shape) == 0 or tuple(strides) == contiguous_strides(shape):
         return True
     dims = sorted((stride, size) for size, stride in zip(shape, strides) if size > 1)
     expected = 1

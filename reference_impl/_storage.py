@@ -13,7 +13,7 @@ from . import _device
 class Storage:
     """A 1-D buffer plus its dtype. Tensors address it by element offset and strides."""
 
-    __slots__ = ("buffer", "dtype", "resizable", "device")
+    __slots__ = ("buffer", "dtype", "resizable", "device", "_address")
 
     def __init__(self, buffer, dtype, resizable=True, device=_device.CPU):
         assert buffer.ndim == 1 and buffer.dtype == dtype.numpy_dtype
@@ -21,6 +21,7 @@ class Storage:
         self.dtype = dtype
         self.resizable = resizable  # memory borrowed from numpy cannot grow
         self.device = device
+        self._address = None  # data_ptr(), found when first asked (the buffer never moves)
 
     @classmethod
     def allocate(cls, count, dtype, fill=None, device=_device.CPU):
@@ -46,6 +47,11 @@ class Storage:
 
     def data_ptr(self):
         """Address of element 0; torch reports 0 for storage that holds no bytes."""
+        if self._address is None:
+            self._address = self._find_address()
+        return self._address
+
+    def _find_address(self):
         if self.buffer.nbytes == 0:
             return 0
         if self.device.type == "cuda":
