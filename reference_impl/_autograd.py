@@ -106,7 +106,7 @@ class Node:
     _counter = itertools.count()
 
     def __init__(self, inputs, backward, saved, outputs=1):
-        self.next_functions = tuple(_edge(value) for value in inputs)
+        self.next_functions = tuple([_edge(value) for value in inputs])
         self._input_meta = [(value.shape, value.dtype) if _is_tensor(value) else None for value in inputs]
         self._backward = backward
         # each saved tensor with its version and the node that made it, both as of now
@@ -219,7 +219,8 @@ def record(result, op, inputs, backward, saved=()):
             raise _errors.autograd_dtype(result.dtype)
         return result
     node = node_class(_NODE_DATA[op]["name"])(inputs, backward, saved)
-    node._adopt(result)
+    if saved:
+        node._adopt(result)
     rebase_history(result, node)  # an in-place view op (unsqueeze_) records on its own input
     result._history_version = result._version
     return result
@@ -410,13 +411,13 @@ def _obeys_layout_contract(gradient, variable):
 
 def _fit(gradient, shape, dtype):
     """A gradient summed down to its input's (broadcast) shape and cast to its dtype."""
-    from ._reduction import sum as reduce_sum
-
     if gradient.shape != shape:
         lead = gradient.dim() - len(shape)
         dims = tuple(range(lead)) + tuple(lead + d for d, size in enumerate(shape)
                                           if size == 1 and gradient.shape[lead + d] != 1)
         if dims:
+            from ._reduction import sum as reduce_sum  # _reduction records through this module
+
             gradient = reduce_sum(gradient, dims, keepdim=True)
         if lead:
             gradient = gradient.view(shape)
@@ -427,12 +428,12 @@ def _accumulate(variable, gradient, owned, create_graph):
     """torch's AccumulateGrad: the first gradient is kept as it is when it is ours and obeys
     the leaf's layout contract, else copied into the leaf's layout; later ones are added (in
     place, unless building a graph of the gradient itself)."""
-    from ._creation import empty_like
-
     if variable._grad is None:
         if create_graph or (owned and _obeys_layout_contract(gradient, variable)):
             variable._grad = gradient if create_graph else gradient.detach()
         else:
+            from ._creation import empty_like  # _creation records through this module
+
             with no_grad():
                 variable._grad = empty_like(variable).copy_(gradient)
     elif create_graph:

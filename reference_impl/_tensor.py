@@ -262,8 +262,6 @@ class Tensor:
         return RemovableHandle(hooks, hook)
 
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
-        from . import _autograd
-
         _autograd.backward(self, gradient, retain_graph, create_graph, inputs)
 
     def detach(self):
