@@ -263,19 +263,38 @@ def device_constant(values, dtype=np.int64):
 def launch(name, body, inputs, in_compute, outputs, out_compute):
     """Run ``body`` elementwise: ``inputs`` broadcast to the outputs' common shape."""
     shape = outputs[0].shape
-    n = _layout.numel(shape)
-    if n == 0:
+    if _layout.numel(shape) == 0:
         return
     operands = list(inputs) + list(outputs)
-    layout = layout_arguments(shape, [_broadcast_estrides(op, shape) for op in operands])
-    kernel_name, source = elementwise_source(name, body, tuple(a.dtype for a in inputs), tuple(in_compute),
-                                             tuple(a.dtype for a in outputs), tuple(out_compute), layout.index_type)
-    blocks = min((n + THREADS - 1) // THREADS, 65535)
-    runtime.kernel(source, kernel_name)(
-        (blocks,), (THREADS,),
-        (np.int64(n), np.int32(len(layout.shape)), device_constant(layout.dividers, np.uint32).pointer(),
-         device_constant(layout.shape).pointer(), device_constant(layout.strides).pointer(),
-         np.int32(layout.contiguous), *(operand.pointer() for operand in operands)))
+    plan = _launch_plan(runtime.backend().name, name, body, shape,
+                        tuple(_broadcast_estrides(op, shape) for op in operands),
+                        tuple(a.dtype for a in inputs), tuple(in_compute), tuple(a.dtype for a in outputs),
+                        tuple(out_compute))
+    plan.kernel((plan.blocks,), (THREADS,), plan.arguments + tuple(operand.pointer() for operand in operands))
+
+
+class _LaunchPlan(typing.NamedTuple):
+    kernel: object
+    blocks: int
+    arguments: tuple  # the leading kernel arguments: count, ndim, the layout on the device, contiguous
+    constants: tuple  # the device arrays those arguments point into, kept alive with the plan
+
+
+@functools.lru_cache(maxsize=4096)
+def _launch_plan(backend, name, body, shape, operand_estrides, in_dtypes, in_compute, out_dtypes, out_compute):
+    """Everything a launch over these layouts and dtypes needs but the operands' addresses,
+    worked out once: ops repeat on tensors of one shape, and on a GPU this host-side work
+    would otherwise cost more than a small kernel. ``backend`` keys the kernel's compilation."""
+    n = _layout.numel(shape)
+    layout = layout_arguments(shape, list(operand_estrides))
+    kernel_name, source = elementwise_source(name, body, in_dtypes, in_compute, out_dtypes, out_compute,
+                                             layout.index_type)
+    constants = (device_constant(layout.dividers, np.uint32), device_constant(layout.shape),
+                 device_constant(layout.strides))
+    arguments = (np.int64(n), np.int32(len(layout.shape)), *(array.pointer() for array in constants),
+                 np.int32(layout.contiguous))
+    return _LaunchPlan(runtime.kernel(source, kernel_name), min((n + THREADS - 1) // THREADS, 65535), arguments,
+                       constants)
 
 
 class Layout(typing.NamedTuple):
@@ -359,7 +378,7 @@ def _resolution_key(name, values, kwargs):
 def broadcast_shape(*values):
     shape = ()
     for value in values:
-        shape = _layout.broadcast_shapes(shape, tuple(np.shape(value)))
+        shape = _layout.broadcast_shapes(shape, value.shape if isinstance(value, DeviceArray) else np.shape(value))
     return shape
 
 

@@ -41,6 +41,7 @@ numpy's strictly sequential loop.
 """
 
 import functools
+import typing
 from dataclasses import dataclass
 
 import numpy as np
@@ -472,16 +473,36 @@ def _acc_itemsize(reduction, compute):
 
 def _launch(reduction, mode, source, compute, target, *, outputs, count, n, chunk, chunks, kept_shape,
             kept_strides, out_strides, shape, strides, outputs_inner):
-    name, code = reduction_source(reduction, mode, source.dtype, compute, target.dtype)
+    plan = _launch_plan(runtime.backend().name, reduction, mode, source.dtype, compute, target.dtype, outputs,
+                        count, n, chunk, chunks, tuple(kept_shape), tuple(kept_strides), tuple(out_strides),
+                        tuple(shape), tuple(strides), outputs_inner)
+    plan.kernel((plan.grid,), (plan.block,), plan.arguments + (source.pointer(), target.pointer()))
+
+
+class _LaunchPlan(typing.NamedTuple):
+    kernel: object
+    grid: int
+    block: int
+    arguments: tuple  # every kernel argument but the source and target addresses
+    constants: tuple  # the device arrays those arguments point into, kept alive with the plan
+
+
+@functools.lru_cache(maxsize=4096)
+def _launch_plan(backend, reduction, mode, source_dtype, compute, target_dtype, outputs, count, n, chunk, chunks,
+                 kept_shape, kept_strides, out_strides, shape, strides, outputs_inner):
+    """A launch's kernel, grid and leading arguments, worked out once per layout and dtypes
+    (the host-side work would otherwise cost more than a small kernel on a GPU); ``backend``
+    keys the kernel's compilation."""
+    name, code = reduction_source(reduction, mode, source_dtype, compute, target_dtype)
     group, lane_stride, block, grid = _plan(outputs * chunks, chunk, outputs_inner)
-    constant = elementwise.device_constant
-    runtime.kernel(code, name)(
-        (grid,), (block,),
-        (np.int64(outputs), np.int64(count), np.int64(n), np.int64(chunk), np.int64(chunks),
-         np.int32(group), np.int32(lane_stride),
-         np.int32(len(kept_shape)), constant(kept_shape).pointer(), constant(kept_strides).pointer(),
-         constant(out_strides).pointer(), np.int32(len(shape)), constant(shape).pointer(), constant(strides).pointer(),
-         source.pointer(), target.pointer()))
+    constants = tuple(elementwise.device_constant(values)
+                      for values in (kept_shape, kept_strides, out_strides, shape, strides))
+    kept_shape_array, kept_strides_array, out_strides_array, shape_array, strides_array = constants
+    arguments = (np.int64(outputs), np.int64(count), np.int64(n), np.int64(chunk), np.int64(chunks),
+                 np.int32(group), np.int32(lane_stride),
+                 np.int32(len(kept_shape)), kept_shape_array.pointer(), kept_strides_array.pointer(),
+                 out_strides_array.pointer(), np.int32(len(shape)), shape_array.pointer(), strides_array.pointer())
+    return _LaunchPlan(runtime.kernel(code, name), grid, block, arguments, constants)
 
 
 def reduce(array, reduction, axes, keepdims, compute, out_dtype, out=None):

@@ -171,3 +171,20 @@ def test_the_multiply_shift_dividers_divide_exactly(size):
     numerators = np.array([0, 1, size - 1, size, size + 1, 2**31 - 1, 123456789 % 2**31], dtype=np.uint64)
     quotients = (((numerators * magic) >> 32) + numerators) >> shift
     np.testing.assert_array_equal(quotients, numerators // size)
+
+
+def test_launches_of_one_shape_in_other_layouts_and_dtypes_each_get_their_own_plan():
+    """A launch reuses what it worked out for the same shape, layouts and dtypes only: one
+    shape walked contiguous, transposed, broadcast and in another dtype, in turn, gives
+    numpy's values every time."""
+    host = np.arange(12.0).reshape(3, 4)
+    a = DeviceArray.from_host(host)
+    transposed = DeviceArray.from_host(np.ascontiguousarray(host.T)).transpose()
+    row = DeviceArray.from_host(host[:1])
+    for _ in range(2):
+        for left, expected in ((a, host + host), (transposed, host + host), (row, host[:1] + host)):
+            np.testing.assert_array_equal(np.add(left, a).get(), expected)
+        as_int = DeviceArray.from_host(host.astype(np.int32))
+        result = np.add(as_int, as_int)
+        assert result.dtype == np.int32
+        np.testing.assert_array_equal(result.get(), (host + host).astype(np.int32))
