@@ -19,13 +19,16 @@ import workloads  # noqa: E402
 
 
 def machine():
-    """The CPU model (from /proc/cpuinfo where there is one) and core count."""
+    """The CPU model and its widest vector unit (numpy's SIMD loops depend on it; from
+    /proc/cpuinfo where there is one), and the core count."""
     model = platform.processor() or platform.machine()
     cpuinfo = Path("/proc/cpuinfo")
     if cpuinfo.exists():
-        names = [line.split(":", 1)[1].strip() for line in cpuinfo.read_text().splitlines()
-                 if line.startswith("model name")]
-        model = names[0] if names else model
+        lines = cpuinfo.read_text().splitlines()
+        names = [line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")]
+        flags = next((line.split(":", 1)[1].split() for line in lines if line.startswith("flags")), [])
+        vector = "AVX-512" if "avx512f" in flags else "AVX2, no AVX-512" if "avx2" in flags else "no AVX2"
+        model = f"{names[0] if names else model} ({platform.machine()}, {vector})"
     return f"{model}, {os.cpu_count()} cores"
 
 
