@@ -124,6 +124,9 @@ def result_type(*operands):
     (bool < integral < floating) than everything above it.
     """
     tensors = [operand for operand in operands if not isinstance(operand, _SCALARS)]
+    if not all(hasattr(tensor, "_storage") for tensor in tensors):
+        got = ", ".join("Tensor" if hasattr(operand, "_storage") else type(operand).__name__ for operand in operands)
+        raise TypeError(f"result_type() received an invalid combination of arguments - got ({got})")
     if len(tensors) == len(operands) and all(t.dtype is tensors[0].dtype for t in tensors):
         return tensors[0].dtype  # tensors of one dtype keep it, whatever their dims
     dim_result = zero_dim_result = scalar_result = None

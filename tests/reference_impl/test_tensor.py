@@ -221,3 +221,9 @@ def test_repr_follows_torch_formatting_rules():
 def test_direct_construction_is_refused_with_a_hint():
     with pytest.raises(TypeError, match="use reference_impl.tensor"):
         torch.Tensor([1, 2])
+
+
+def test_result_type_refuses_what_is_neither_a_tensor_nor_a_number():
+    assert torch.result_type(torch.tensor([1]), 2.5) is torch.float32
+    with pytest.raises(TypeError, match=r"invalid combination of arguments - got \(Tensor, list\)"):
+        torch.result_type(torch.tensor(1), [1])
