@@ -76,7 +76,7 @@ def _in_memory_order(kernel, operands, target):
     """``kernel(*operands, out=target)``, walking ``target``'s memory in order, as TensorIterator
     walks its output: numpy walks a transposed output in row-major order, striding through
     memory on every write (a.t() + b: three times slower)."""
-    if isinstance(target, np.ndarray) and not target.flags.c_contiguous and target.ndim > 1:
+    if isinstance(target, np.ndarray) and target.ndim > 1 and not target.flags.c_contiguous:
         order = np.argsort([-stride for stride in target.strides], kind="stable")
         operands = [np.broadcast_to(operand, target.shape).transpose(order) for operand in operands]
         target = target.transpose(order)
