@@ -13,6 +13,7 @@ import numpy as np
 from . import _autograd, _device, _dtype, _errors, _indexing, _layout, _memory_format, _printing
 from ._size import Size
 from ._storage import Storage
+from .cuda.device_array import DeviceArray, on_device
 
 
 class _VersionCounter:
@@ -58,22 +59,18 @@ class Tensor:
         Values computed on a CUDA array stay there; host values go to ``device`` when it is
         CUDA (a factory's ``device=``, or random numbers drawn on the CPU generator).
         """
-        if isinstance(array, (np.ndarray, np.generic)) and (device is None or device.type == "cpu"):
-            array = np.asarray(array, dtype=dtype.numpy_dtype, order="C")
-            tensor = cls._make(Storage(array.reshape(-1), dtype), array.shape,
-                               _layout.contiguous_strides(array.shape))
-            tensor._elements = array  # already the view _array() would build
-            return tensor
-        from .cuda.device_array import DeviceArray
-
         if isinstance(array, DeviceArray):
             if array.dtype != dtype.numpy_dtype or not array.is_c_contiguous():
                 array = array.astype(dtype.numpy_dtype)
             storage = Storage(array.reshape(-1), dtype, device=_device.CUDA0)
-        else:
-            array = np.asarray(array, dtype=dtype.numpy_dtype, order="C")
+            return cls._make(storage, array.shape, _layout.contiguous_strides(array.shape))
+        array = np.asarray(array, dtype=dtype.numpy_dtype, order="C")
+        if device is not None and device.type == "cuda":
             storage = Storage(DeviceArray.from_host(array).reshape(-1), dtype, device=device)
-        return cls._make(storage, array.shape, _layout.contiguous_strides(array.shape))
+            return cls._make(storage, array.shape, _layout.contiguous_strides(array.shape))
+        tensor = cls._make(Storage(array.reshape(-1), dtype), array.shape, _layout.contiguous_strides(array.shape))
+        tensor._elements = array  # already the view _array() would build
+        return tensor
 
     def _set_layout(self, storage, shape, strides, offset):
         """Point this tensor at ``storage`` with a new shape, strides and offset: the one place
@@ -415,8 +412,6 @@ class Tensor:
         result = Tensor._make(storage, self._shape, strides, 0)
         source = self._array()
         if device != self.device:  # across devices: one transfer, then a cast where it lands
-            from .cuda.device_array import on_device
-
             source = source.get() if self.is_cuda else on_device(source)
         with np.errstate(all="ignore"):  # casting NaN to an integer dtype is silent in torch
             np.copyto(result._array(), source, casting="unsafe")

@@ -227,3 +227,12 @@ def test_result_type_refuses_what_is_neither_a_tensor_nor_a_number():
     assert torch.result_type(torch.tensor([1]), 2.5) is torch.float32
     with pytest.raises(TypeError, match=r"invalid combination of arguments - got \(Tensor, list\)"):
         torch.result_type(torch.tensor(1), [1])
+
+
+def test_results_from_host_values_stay_on_the_cpu_whatever_kind_of_values():
+    from reference_impl import _ops
+
+    for values in ([1.0, 2.0], np.array([1.0, 2.0]), np.float32(1.5), 2.5):
+        result = _ops.new_tensor(values, torch.float32)
+        assert result.device == torch.device("cpu") and result.dtype is torch.float32
+        np.testing.assert_array_equal(result.numpy(), np.asarray(values, np.float32))
