@@ -11,6 +11,7 @@ from . import _autograd, _dtype, _errors, _layout
 from ._autograd import is_recording_for, record
 from ._ops import (
     as_array,
+    check_inplace_shape,
     check_same_device,
     check_writable,
     checked_out,
@@ -699,9 +700,7 @@ def _in_place_of(function):
             return _recorded_in_place(self, lambda x: function(x, other, **options), inputs=(other,))
         # Untracked, it is the op with ``out=self``, which writes in place once the result's
         # shape is known to be ours (``out=`` would resize instead).
-        shape = _layout.broadcast_shapes(self.shape, shape_of(other))
-        if shape != self.shape:
-            raise _errors.inplace_shape_mismatch(self.shape, shape)
+        check_inplace_shape(self, shape_of(other))
         return function(self, other, out=self, **options)
 
     in_place.__name__ = in_place.__qualname__ = function.__name__ + "_"

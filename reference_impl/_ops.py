@@ -169,16 +169,20 @@ def store_inplace(tensor, values, dtype, inputs=()):
     """Write an in-place op's ``values`` (of promoted ``dtype``) into ``tensor``; returns it."""
     if not _dtype.can_cast(dtype, tensor.dtype):
         raise _errors.cannot_cast_result(dtype, tensor.dtype)
-    shape = Size(np.shape(values))
-    if shape != tensor.shape:
-        broadcast = _layout.broadcast_shapes(tensor.shape, shape)
-        if broadcast != tensor.shape:
-            raise _errors.inplace_shape_mismatch(tensor.shape, broadcast)
+    check_inplace_shape(tensor, np.shape(values))
     check_writable(tensor, inputs)
     with quiet():
         np.copyto(tensor._array(), values, casting="unsafe")
     tensor._bump_version()
     return tensor
+
+
+def check_inplace_shape(tensor, shape):
+    """torch's rule for an in-place op whose operands broadcast to ``shape``: ``tensor`` keeps
+    its shape, so that must broadcast to it."""
+    broadcast = _layout.broadcast_shapes(tensor.shape, shape)
+    if broadcast != tensor.shape:
+        raise _errors.inplace_shape_mismatch(tensor.shape, broadcast)
 
 
 def check_writable(target, inputs=()):
