@@ -203,10 +203,6 @@ def _sum_in_torch_order(array, strides, dims, keepdim):
     return np.add(sums.T, 0.0).reshape(reduced_shape(array.shape, dims, keepdim))  # 0 + -0.0 is +0.0
 
 
-def _accumulator_of(numpy_dtype):
-    return np.dtype(np.float32) if numpy_dtype == np.float16 else numpy_dtype
-
-
 @functools.lru_cache(maxsize=1024)
 def _sum_loop(shape, strides, dims, keepdim, itemsize):
     """TensorIterator's loop for summing a tensor of ``shape`` and ``strides`` over ``dims``:
@@ -233,7 +229,7 @@ def _sum_loop(shape, strides, dims, keepdim, itemsize):
     reduced = builtins.sum(1 for _, _, stride in merged if stride == 0)
     (size0, stride0, _), (size1, stride1, _) = (merged + [[1, 0, 1]] * 2)[:2]
     vector = _VECTOR_BYTES // itemsize
-    lanes = _VECTOR_BYTES // _accumulator_of(np.dtype(f"f{itemsize}")).itemsize
+    lanes = _VECTOR_BYTES // _accumulator(np.dtype(f"f{itemsize}")).itemsize
     columnwise = False
     if stride0 == 1 and size0 >= vector:
         path = functools.partial(_inner_sum, vector=vector, lanes=lanes)
@@ -348,7 +344,7 @@ def _summed(input, dims, keepdim, dtype):
     to round). On the CPU float sums add in torch's order (``_sum_in_torch_order``) up to
     32768 elements, and at any size down 16 or more columns; larger sums of other layouts add
     in numpy's order (``_sum_in_numpy_order``). Integer sums wrap alike in any order."""
-    accumulator = _accumulator(dtype)
+    accumulator = _accumulator(dtype.numpy_dtype)
     if input.is_cuda or not dtype.is_floating_point:
         return _reduce(input, dims, keepdim, lambda a, axis: np.add.reduce(a, axis=axis, dtype=accumulator), dtype,
                        any_order=not dtype.is_floating_point)
@@ -364,9 +360,9 @@ def _summed(input, dims, keepdim, dtype):
         return _sum_in_numpy_order(values, dims, keepdim, accumulator)
 
 
-def _accumulator(dtype):
-    """The numpy type torch sums ``dtype`` in: float16 in float32, the rest in their own type."""
-    return np.float32 if dtype is _dtype.float16 else dtype.numpy_dtype
+def _accumulator(numpy_dtype):
+    """The numpy dtype torch sums ``numpy_dtype`` in: float16 in float32, the rest in their own."""
+    return np.dtype(np.float32) if numpy_dtype == np.float16 else np.dtype(numpy_dtype)
 
 
 def _widened(dtype):
@@ -468,7 +464,7 @@ def mean(input, dim=None, keepdim=False, *, dtype=None, out=None):
         raise _errors.mean_needs_float("Optional", dtype)
     dtype = dtype or input.dtype
     dims = reduction_dims(input, dim)
-    accumulator = np.dtype(_accumulator(dtype)).type
+    accumulator = _accumulator(dtype.numpy_dtype).type
     count = accumulator(_layout.numel([input.shape[d] for d in dims]))
     # torch sums float16 as float32 (input cast first) and divides before rounding; 0/0 = nan
     with quiet():
@@ -486,7 +482,8 @@ def prod(input, dim=None, keepdim=False, *, dtype=None, out=None):
         _check_int_dim("prod", dim)
     dtype = dtype or (out.dtype if out is not None else _widened(input.dtype))
     dims = reduction_dims(input, dim)
-    values = _reduce(input, dims, keepdim, lambda a, axis: np.multiply.reduce(a, axis=axis, dtype=_accumulator(dtype)),
+    accumulator = _accumulator(dtype.numpy_dtype)
+    values = _reduce(input, dims, keepdim, lambda a, axis: np.multiply.reduce(a, axis=axis, dtype=accumulator),
                      dtype, any_order=not dtype.is_floating_point)  # float products keep the folded order
     result = store(values, dtype, out, inputs=(input,))
     return record(result, "prod" if dim is None else "prod_dim", (input,),
