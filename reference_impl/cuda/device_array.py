@@ -276,7 +276,7 @@ def _ones(shape, dtype=float, order="C", device=None):
     return _full(shape, 1, np.float64 if dtype is None else dtype)
 
 
-def on_device(value, like=None):
+def on_device(value):
     """``value`` as a DeviceArray: uploaded from the host if it is numpy data or a scalar."""
     if isinstance(value, DeviceArray):
         return value
