@@ -358,3 +358,22 @@ def iteration_strides(shape, strides, iteration_shape):
     lead = len(iteration_shape) - len(shape)
     return (0,) * lead + tuple(0 if size == 1 and iteration_shape[lead + d] != 1 else stride
                                for d, (size, stride) in enumerate(zip(shape, strides)))
+
+
+def merged_dims(shape, *stride_lists):
+    """``shape`` without its size-1 dims, neighbouring dims merged where every stride list
+    steps through the pair as through one dim (as TensorIterator coalesces dims), with each
+    stride list to match: (sizes, [strides of each list]). At least one dim (of size 1)
+    remains, so a kernel always gets a list."""
+    dims = []
+    for d, size in enumerate(shape):
+        if size == 1:
+            continue
+        strides = [stride_list[d] for stride_list in stride_lists]
+        if dims and all(outer == inner * size for outer, inner in zip(dims[-1][1], strides)):
+            dims[-1] = (dims[-1][0] * size, strides)
+        else:
+            dims.append((size, strides))
+    if not dims:
+        return [1], [[0] for _ in stride_lists]
+    return [size for size, _ in dims], [[strides[k] for _, strides in dims] for k in range(len(stride_lists))]

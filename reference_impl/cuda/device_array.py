@@ -55,7 +55,7 @@ def implements_ufunc_method(method, *ufuncs):
 class DeviceArray(np.lib.mixins.NDArrayOperatorsMixin):
     """``shape`` elements of ``dtype`` at ``offset`` bytes into ``memory``, ``estrides`` apart."""
 
-    __slots__ = ("memory", "offset", "shape", "estrides", "dtype")
+    __slots__ = ("memory", "offset", "shape", "estrides", "dtype", "index_bound")
     __array_priority__ = 100
 
     def __init__(self, memory, offset, shape, estrides, dtype):
@@ -64,6 +64,10 @@ class DeviceArray(np.lib.mixins.NDArrayOperatorsMixin):
         self.shape = tuple(shape)
         self.estrides = tuple(estrides)
         self.dtype = np.dtype(dtype)
+        # Set on an arg reduction's fresh result: its values are known on the host to lie in
+        # [0, index_bound), so indexing with it needs no bounds check (a check reads the
+        # device, which waits for every kernel queued before it). Views do not inherit it.
+        self.index_bound = None
 
     # -- making and moving ------------------------------------------------------------------
 

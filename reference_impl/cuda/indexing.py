@@ -732,7 +732,8 @@ def take_along_axis(arr, indices, axis=-1):
                              + "".join(_shape_text(s) + " " for s in shapes))
         shape.append(sizes.pop())
     strides = [0 if d == axis or arr.shape[d] != shape[d] else arr.estrides[d] for d in range(arr.ndim)]
-    index = _Index(indices, axis, arr.shape[axis], arr.estrides[axis])
+    in_bounds = indices.index_bound is not None and indices.index_bound <= arr.shape[axis]
+    index = _Index(indices, axis, arr.shape[axis], arr.estrides[axis], checked=in_bounds)
     index.strides = _broadcast_estrides(indices, tuple(shape))
     selection = _Selection(arr, shape, strides, [index])
     selection.check_bounds()

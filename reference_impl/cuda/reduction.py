@@ -14,9 +14,10 @@ shared-memory tree with ``__syncthreads()`` between steps. Long reductions get a
 a whole block; short ones a warp or less, several outputs to a block. Where the kept dims
 are the input's innermost (column sums), the lanes of a group sit ``groups`` threads apart
 so that neighbouring threads read neighbouring outputs' elements (coalesced loads). A
-reduction with few outputs and many elements (the sum of 64M elements) runs in two passes:
-per-chunk accumulators first, then one group per output over those; the chunking depends
-only on the shape, so results are deterministic (no atomics).
+reduction whose outputs alone would leave most of a GPU idle (the sum of 64M elements, the
+column sums of a square matrix) runs in two passes: per-chunk accumulators first, then one
+group per output over those; the chunking depends only on the shape, so results are
+deterministic (no atomics).
 
 The numpy functions registered here follow numpy's semantics exactly where the op code
 relies on them: the result dtype (found by running the numpy function on a tiny host
@@ -61,10 +62,15 @@ SCAN_ITEMS = 8
 SCAN_BLOCK = 256
 SCAN_PARALLEL = 256
 MAX_BLOCKS = 65535
-# A split (two-pass) reduction gives each chunk at least this many elements and launches
-# about this many chunks in all: about one wave of blocks on an H100/H200.
+# Scans split a few long rows into chunks of at least SPLIT_CHUNK elements, about
+# SPLIT_BLOCKS chunks (blocks) in all: about one wave of blocks on an H100/H200.
 SPLIT_CHUNK = 8192
 SPLIT_BLOCKS = 1024
+# A reduction whose outputs alone would keep fewer than SPLIT_THREADS threads busy (one full
+# wave on an H100/H200: 132 SMs x 2048 threads) splits its elements into chunks of at least
+# REDUCE_CHUNK, each reduced by its own group, until that many threads have work.
+SPLIT_THREADS = 2**18
+REDUCE_CHUNK = 2048
 
 
 # The (value, index) accumulator of argmax/argmin. An index of -1 marks the identity (no
@@ -429,24 +435,6 @@ def _pow2_at_least(n):
     return 1 << max(0, int(n) - 1).bit_length()
 
 
-def _merged(shape, *stride_lists):
-    """``shape`` without its size-1 dims, neighbouring dims merged where every stride list
-    steps through the pair as through one dim, with each stride list to match. At least one
-    dim (of size 1) remains, so a kernel always gets a list."""
-    dims = []
-    for d, size in enumerate(shape):
-        if size == 1:
-            continue
-        strides = [stride_list[d] for stride_list in stride_lists]
-        if dims and all(outer == inner * size for outer, inner in zip(dims[-1][1], strides)):
-            dims[-1] = (dims[-1][0] * size, strides)
-        else:
-            dims.append((size, strides))
-    if not dims:
-        return [1], [[0] for _ in stride_lists]
-    return [size for size, _ in dims], [[strides[k] for _, strides in dims] for k in range(len(stride_lists))]
-
-
 def _plan(total, chunk, outputs_inner):
     """(group, lane_stride, block, grid) for ``total`` outputs of ``chunk`` elements each: a
     group of up to a block per output, fewer threads for short reductions, several groups to
@@ -460,6 +448,15 @@ def _plan(total, chunk, outputs_inner):
         groups = min(BLOCK // group, _pow2_at_least(total))
         lane_stride = 1
     return group, lane_stride, group * groups, min(-(-total // groups), MAX_BLOCKS)
+
+
+def _chunks(outputs, n, outputs_inner):
+    """How many chunks each output's ``n`` elements are split into (1: one pass). It depends
+    on the shape only, so results are deterministic."""
+    group = _plan(outputs, n, outputs_inner)[0]
+    if n < 2 * REDUCE_CHUNK or outputs * group >= SPLIT_THREADS:
+        return 1
+    return min(n // REDUCE_CHUNK, -(-SPLIT_THREADS // (outputs * group)))
 
 
 def _acc_itemsize(reduction, compute):
@@ -516,6 +513,8 @@ def reduce(array, reduction, axes, keepdims, compute, out_dtype, out=None):
         result_shape = tuple(array.shape[d] for d in kept)
     if out is None:
         out = DeviceArray.empty(result_shape, out_dtype)
+        if reduction in (ARGMAX, ARGMIN):
+            out.index_bound = _layout.numel([array.shape[d] for d in axes])
     elif out.memory is array.memory:  # other groups may still read what the result overwrites
         np.copyto(out, reduce(array, reduction, axes, keepdims, compute, out.dtype), casting="unsafe")
         return out
@@ -524,17 +523,15 @@ def reduce(array, reduction, axes, keepdims, compute, out_dtype, out=None):
     if outputs == 0:
         return out
     out_kept = [out.estrides[d] for d in kept] if keepdims else list(out.estrides)
-    kept_shape, (kept_strides, out_strides) = _merged([array.shape[d] for d in kept],
-                                                      [array.estrides[d] for d in kept], out_kept)
+    kept_shape, (kept_strides, out_strides) = _layout.merged_dims([array.shape[d] for d in kept],
+                                                                  [array.estrides[d] for d in kept], out_kept)
     reduced = [(array.shape[d], array.estrides[d]) for d in axes]
     if not reduction.ordered:  # smallest stride innermost: neighbouring lanes read neighbouring elements
         reduced.sort(key=lambda dim: -abs(dim[1]))
-    shape, (strides,) = _merged([size for size, _ in reduced], [stride for _, stride in reduced])
+    shape, (strides,) = _layout.merged_dims([size for size, _ in reduced], [stride for _, stride in reduced])
     outputs_inner = outputs > 1 and min(abs(s) for s in kept_strides) < min(abs(s) for s in strides)
     layout = {"kept_shape": kept_shape, "out_strides": out_strides}
-    chunks = 1
-    if n >= 2 * SPLIT_CHUNK and outputs < SPLIT_BLOCKS:
-        chunks = min(-(-n // SPLIT_CHUNK), SPLIT_BLOCKS // outputs)
+    chunks = _chunks(outputs, n, outputs_inner)
     if chunks == 1:
         _launch(reduction, "full", array, compute, out, outputs=outputs, count=n, n=n, chunk=n, chunks=1,
                 kept_strides=kept_strides, shape=shape, strides=strides, outputs_inner=outputs_inner, **layout)
@@ -574,10 +571,10 @@ def scan(array, op, axis, loop_dtype, out_dtype, out=None):
     length = _layout.numel([array.shape[d] for d in scanned])
     if rows == 0 or length == 0:
         return out
-    kept_shape, (kept_strides, kept_out) = _merged([array.shape[d] for d in kept], [array.estrides[d] for d in kept],
-                                                   [out_strides[d] for d in kept])
-    shape, (strides, scan_out) = _merged([array.shape[d] for d in scanned], [array.estrides[d] for d in scanned],
-                                         [out_strides[d] for d in scanned])
+    kept_shape, (kept_strides, kept_out) = _layout.merged_dims(
+        [array.shape[d] for d in kept], [array.estrides[d] for d in kept], [out_strides[d] for d in kept])
+    shape, (strides, scan_out) = _layout.merged_dims(
+        [array.shape[d] for d in scanned], [array.estrides[d] for d in scanned], [out_strides[d] for d in scanned])
     layout = {"kept_shape": kept_shape, "kept_strides": kept_strides, "kept_out": kept_out, "shape": shape,
               "strides": strides, "out_strides": scan_out}
     if length < SCAN_PARALLEL or loop_dtype == np.float16:

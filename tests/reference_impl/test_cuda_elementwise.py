@@ -6,6 +6,8 @@ takes on a CUDA tensor: ``__array_ufunc__``, numpy's dtype rules, the kernel, th
 """
 
 
+import itertools
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -142,6 +144,26 @@ def test_out_writes_into_a_transposed_view_and_handles_aliasing_like_numpy():
     np.testing.assert_array_equal(target.get(), (np.arange(6.0).reshape(2, 3) * 2).T)
 
 
+def test_the_walk_follows_the_outputs_memory_order_and_merges_dims():
+    every_dim_transposed = (1, 2, 6)  # a (2, 3, 4) array stored as a (4, 3, 2) one
+    layout = elementwise.layout_arguments((2, 3, 4), [every_dim_transposed] * 3)
+    assert layout.contiguous and layout.shape == (24,)
+    sliced = elementwise.layout_arguments((2, 3, 4), [(24, 4, 1), (12, 4, 1)])  # x[::2] into a new array
+    assert sliced.shape == (2, 12) and sliced.strides == (24, 1, 12, 1) and not sliced.contiguous
+    into_transposed = elementwise.layout_arguments((3, 4), [(4, 1), (1, 3)])
+    assert into_transposed.shape == (4, 3) and into_transposed.strides == (1, 4, 3, 1)
+
+
+@pytest.mark.parametrize("axes", list(itertools.permutations(range(3))))
+def test_results_land_right_in_outputs_of_any_dim_order(axes):
+    host = np.arange(60.0).reshape(3, 4, 5)
+    storage = DeviceArray.from_host(np.zeros(tuple(host.shape[a] for a in axes)))
+    out = storage.transpose(tuple(np.argsort(axes)))  # host's shape, stored in the order ``axes``
+    source = DeviceArray.from_host(host[:, ::-1])
+    np.multiply(source[:, ::-1], 3.0, out=out)
+    np.testing.assert_array_equal(storage.get(), np.transpose(host * 3.0, axes))
+
+
 def test_copyto_where_and_clip():
     target = DeviceArray.from_host(np.zeros(5, dtype=np.int32))
     np.copyto(target, DeviceArray.from_host(np.array([1.9, -2.7, 3.5, 4.0, 5.2])), casting="unsafe")
@@ -158,7 +180,7 @@ def test_the_32_bit_index_path_is_taken_only_when_offsets_fit():
                                                   [np.dtype(np.float32)], [np.dtype(np.float32)],
                                                   [np.dtype(np.float32)], "int")
     assert "typedef int index_t" in source and name.endswith("_int")
-    assert "strided_offsets32<2>(i, ndim, dividers, strides, at)" in source
+    assert "strided_offsets32<2>(i, ndim, dividers, strides, at[u])" in source
     small = elementwise.layout_arguments((3, 4), [(1, 3), (4, 1)])
     assert small.index_type == "int" and not small.contiguous and small.strides == (1, 3, 4, 1)
     assert elementwise.layout_arguments((2**16, 2**16), [(2**16, 1)] * 2).index_type == "i64"

@@ -61,28 +61,37 @@ RNG = np.random.default_rng(0)
 # ---- elementwise ------------------------------------------------------------------------------
 
 
-def elementwise_kernel(name, in_dtypes, compute, out_dtype, index_type="i64"):
+def elementwise_kernel(name, in_dtypes, compute, out_dtype, index_type="i64", dense=False):
     """The kernel ``elementwise.elementwise`` generates for ufunc ``name``: every input
     converted to ``compute`` on load, the statement for that compute type, the output
-    computed in its own dtype."""
+    computed in its own dtype; its entry point for any layout, or for dense operands."""
     compute, out_dtype = np.dtype(compute), np.dtype(out_dtype)
-    return kernel(elementwise.elementwise_source(
+    name, source = elementwise.elementwise_source(
         name, elementwise.statement(name, compute), [np.dtype(d) for d in in_dtypes], [compute] * len(in_dtypes),
-        [out_dtype], [out_dtype], index_type))
+        [out_dtype], [out_dtype], index_type)
+    return HostKernel(source, name + "_dense" if dense else name)
+
+
+def layout_of(inputs, out):
+    """``elementwise.launch``'s Layout for ``inputs`` broadcast to ``out``."""
+    views = [np.broadcast_to(x, out.shape) for x in inputs] + [out]
+    return elementwise.layout_arguments(out.shape, [estrides(view) for view in views])
 
 
 def elementwise_args(inputs, out):
     """``elementwise.launch``'s arguments (its ``layout_arguments``): the inputs broadcast to
     ``out``'s shape (stride 0 along broadcast dims), each view's first element as a pointer."""
-    views = [np.broadcast_to(x, out.shape) for x in inputs] + [out]
-    layout = elementwise.layout_arguments(out.shape, [estrides(view) for view in views])
+    layout = layout_of(inputs, out)
     return (np.int64(out.size), np.int32(len(layout.shape)), HostPointer(np.asarray(layout.dividers, np.uint32)),
-            i64(layout.shape), i64(layout.strides), np.int32(layout.contiguous), *(HostPointer(v) for v in views))
+            i64(layout.shape), i64(layout.strides), *(HostPointer(np.broadcast_to(x, out.shape)) for x in inputs),
+            HostPointer(out))
 
 
 def run_elementwise(name, inputs, compute, out_dtype, index_type="i64"):
-    k = elementwise_kernel(name, [x.dtype for x in inputs], compute, out_dtype, index_type)
+    """The kernel run as ``elementwise.launch`` runs it: the dense entry where the layout allows."""
     shape = np.broadcast_shapes(*(x.shape for x in inputs))
+    dense = layout_of(inputs, np.zeros(shape, out_dtype)).contiguous
+    k = elementwise_kernel(name, [x.dtype for x in inputs], compute, out_dtype, index_type, dense)
 
     def make_args():
         out = np.zeros(shape, out_dtype)

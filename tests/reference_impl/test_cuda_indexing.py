@@ -18,7 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import reference_impl as torch
-from reference_impl.cuda import indexing
+from reference_impl.cuda import indexing, runtime
 from reference_impl.cuda.device_array import DeviceArray
 
 from .cuda_backend import BACKEND, cuda_backend, requires_backend  # noqa: F401 (an autouse fixture)
@@ -358,6 +358,25 @@ def test_take_along_axis_broadcasts_and_raises_numpys_errors():
             np.take_along_axis(arr, idx, 1)
         except (IndexError, ValueError) as error:
             raises_like(error, lambda arr=arr, idx=idx: np.take_along_axis(device(arr), device(idx), 1))
+
+
+def test_an_arg_reductions_indices_are_used_without_a_bounds_check(monkeypatch):
+    """A bounds check reads the device (waiting for every queued kernel); the indices argmax
+    just made are known to fit its axis, so max(dim) gathers its values without one. The same
+    indices copied (no longer known to fit) are checked again."""
+    host = values_of((5, 7), np.float32)
+    dev = device(host)
+    picked = np.argmax(dev, axis=1, keepdims=True)
+    backend = runtime.backend()
+    reads = []
+    download = backend.download
+    monkeypatch.setattr(backend, "download", lambda *args: reads.append(args) or download(*args))
+    values = np.take_along_axis(dev, picked, 1)
+    assert reads == []
+    np.take_along_axis(dev, picked.copy(), 1)
+    assert len(reads) == 1
+    assert_same(values, np.take_along_axis(host, np.argmax(host, axis=1, keepdims=True), 1))
+    assert np.argmax(dev, axis=None).index_bound == 35 and picked.reshape(5).index_bound is None
 
 
 @pytest.mark.parametrize("axis, mode", [(None, "raise"), (0, "raise"), (1, "raise"), (-1, "wrap"), (0, "clip")])

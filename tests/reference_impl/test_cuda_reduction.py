@@ -264,6 +264,14 @@ def test_launch_layouts(shape, axis):
         both(np.argmax if not isinstance(axis, tuple) else np.mean, h, d, axis=axis)
 
 
+def test_reductions_split_until_a_gpu_wave_of_threads_has_work():
+    assert reduction._chunks(1, 2**26, False) == 1024  # the sum of 64M: 1024 blocks of 256 lanes
+    assert reduction._chunks(8192, 8192, True) == 4  # column sums: 8 lanes an output, 4 chunks
+    assert reduction._chunks(8192, 8192, False) == 1  # row sums: a block a row is work enough
+    assert reduction._chunks(1, 2 * reduction.REDUCE_CHUNK - 1, False) == 1  # too short to split
+    assert reduction._chunks(3, 10 * reduction.REDUCE_CHUNK, True) == 10  # chunks of REDUCE_CHUNK at least
+
+
 def test_two_pass_reductions_of_float16_accumulate_in_float():
     host = np.ones(50000, np.float16)  # beyond float16's exact integers (2048): numpy sums in float too
     compare(np.sum(DeviceArray.from_host(host)), np.sum(host))
