@@ -38,10 +38,9 @@ def quiet():
 def check_same_device(*values):
     """torch's rule for ops over several tensors: one device, except that a 0-dim CPU tensor
     may join a CUDA op as a scalar would."""
-    devices = {v.device for v in values if isinstance(v, Tensor) and (v.dim() or v.is_cuda)}
-    if len(devices) > 1:
-        devices = {str(d) for d in devices}
-        first, second = sorted(devices, reverse=True)[:2]
+    devices = [v.device for v in values if isinstance(v, Tensor) and (v.dim() or v.is_cuda)]
+    if any(device is not devices[0] and device != devices[0] for device in devices[1:]):
+        first, second = sorted({str(d) for d in devices}, reverse=True)[:2]
         raise _errors.device_mismatch(first, second)
 
 

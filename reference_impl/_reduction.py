@@ -102,7 +102,8 @@ def reduction_dims(input, dim, *, empty_is_all=True):
 def fold(array, dims):
     """``array`` with ``dims`` moved last and merged into one contiguous axis (reduce it with axis=-1)."""
     kept = [d for d in range(array.ndim) if d not in dims]
-    moved = np.transpose(array, kept + sorted(dims))
+    order = kept + sorted(dims)
+    moved = array if order == list(range(array.ndim)) else np.transpose(array, order)
     count = _layout.numel([array.shape[d] for d in dims])
     return contiguous(moved).reshape(moved.shape[:len(kept)] + (count,))
 

@@ -8,6 +8,7 @@ element offset and strides, so views share memory the same way on both devices.
 import numpy as np
 
 from . import _device
+from .cuda.device_array import DeviceArray
 
 
 class Storage:
@@ -27,8 +28,6 @@ class Storage:
     def allocate(cls, count, dtype, fill=None, device=_device.CPU):
         """A fresh storage of ``count`` elements on ``device``, uninitialised unless ``fill`` is given."""
         if device.type == "cuda":
-            from .cuda.device_array import DeviceArray
-
             buffer = DeviceArray.empty((count,), dtype.numpy_dtype)
             if fill is not None:
                 buffer.fill(fill)

@@ -62,7 +62,7 @@ class Tensor:
         if isinstance(array, DeviceArray):
             if array.dtype != dtype.numpy_dtype or not array.is_c_contiguous():
                 array = array.astype(dtype.numpy_dtype)
-            storage = Storage(array.reshape(-1), dtype, device=_device.CUDA0)
+            storage = Storage(array.view_as((array.size,), (1,)), dtype, device=_device.CUDA0)
             return cls._make(storage, array.shape, _layout.contiguous_strides(array.shape))
         array = np.asarray(array, dtype=dtype.numpy_dtype, order="C")
         if device is not None and device.type == "cuda":

@@ -180,8 +180,9 @@ class DeviceArray(np.lib.mixins.NDArrayOperatorsMixin):
         return self.astype(self.dtype, copy=True)
 
     def reshape(self, *shape, order="C"):
-        shape = _layout.normalize_shape(shape)
-        shape = _layout.infer_size(shape, self.size)
+        shape = _layout.infer_size(_layout.normalize_shape(shape), self.size)
+        if self.is_c_contiguous():
+            return self.view_as(shape, _layout.contiguous_strides(shape))
         strides = _layout.view_strides(self.shape, self.estrides, shape)
         if strides is None:
             return self.copy().reshape(shape)

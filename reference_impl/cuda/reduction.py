@@ -470,9 +470,12 @@ def _acc_itemsize(reduction, compute):
 
 def _launch(reduction, mode, source, compute, target, *, outputs, count, n, chunk, chunks, kept_shape,
             kept_strides, out_strides, shape, strides, outputs_inner):
-    plan = _launch_plan(runtime.backend().name, reduction, mode, source.dtype, compute, target.dtype, outputs,
-                        count, n, chunk, chunks, tuple(kept_shape), tuple(kept_strides), tuple(out_strides),
-                        tuple(shape), tuple(strides), outputs_inner)
+    _run(_launch_plan(runtime.backend().name, reduction, mode, source.dtype, compute, target.dtype, outputs, count,
+                      n, chunk, chunks, tuple(kept_shape), tuple(kept_strides), tuple(out_strides), tuple(shape),
+                      tuple(strides), outputs_inner), source, target)
+
+
+def _run(plan, source, target):
     plan.kernel((plan.grid,), (plan.block,), plan.arguments + (source.pointer(), target.pointer()))
 
 
@@ -502,51 +505,75 @@ def _launch_plan(backend, reduction, mode, source_dtype, compute, target_dtype, 
     return _LaunchPlan(runtime.kernel(code, name), grid, block, arguments, constants)
 
 
+class _Passes(typing.NamedTuple):
+    """A reduction's launches: none (no outputs), one ("full"), or two ("partial" into
+    ``partial_bytes`` of scratch, then "final")."""
+
+    plans: tuple
+    partial_bytes: int
+
+
+@functools.lru_cache(maxsize=4096)
+def _passes(backend, reduction, shape, estrides, axes, keepdims, in_dtype, compute, out_dtype, out_estrides):
+    """The launches reducing an input of ``shape`` and ``estrides`` over ``axes`` into an output
+    with ``out_estrides``, worked out once per layout and dtypes."""
+    kept = [d for d in range(len(shape)) if d not in axes]
+    outputs = _layout.numel([shape[d] for d in kept])
+    n = _layout.numel([shape[d] for d in axes])
+    if outputs == 0:
+        return _Passes((), 0)
+    out_kept = [out_estrides[d] for d in kept] if keepdims else list(out_estrides)
+    kept_shape, (kept_strides, out_strides) = _layout.merged_dims([shape[d] for d in kept],
+                                                                  [estrides[d] for d in kept], out_kept)
+    reduced = [(shape[d], estrides[d]) for d in axes]
+    if not reduction.ordered:  # smallest stride innermost: neighbouring lanes read neighbouring elements
+        reduced.sort(key=lambda dim: -abs(dim[1]))
+    sizes, (strides,) = _layout.merged_dims([size for size, _ in reduced], [stride for _, stride in reduced])
+    outputs_inner = outputs > 1 and min(abs(s) for s in kept_strides) < min(abs(s) for s in strides)
+    kept_shape, kept_strides, out_strides, sizes, strides = map(tuple, (kept_shape, kept_strides, out_strides,
+                                                                        sizes, strides))
+    chunks = _chunks(outputs, n, outputs_inner)
+    if chunks == 1:
+        return _Passes((_launch_plan(backend, reduction, "full", in_dtype, compute, out_dtype, outputs, n, n, n, 1,
+                                     kept_shape, kept_strides, out_strides, sizes, strides, outputs_inner),), 0)
+    # Two passes: each chunk's accumulator, stored chunk-major (chunk c of output k at
+    # c * outputs + k), then one group per output reduces its chunks' accumulators.
+    chunk = -(-n // chunks)
+    chunks = -(-n // chunk)
+    scratch = np.dtype(np.uint8)
+    partial = _launch_plan(backend, reduction, "partial", in_dtype, compute, scratch, outputs, n, n, chunk, chunks,
+                           kept_shape, kept_strides, out_strides, sizes, strides, outputs_inner)
+    final = _launch_plan(backend, reduction, "final", scratch, compute, out_dtype, outputs, n, chunks, chunks, 1,
+                         kept_shape, _layout.contiguous_strides(kept_shape), out_strides, (chunks,), (outputs,),
+                         outputs > 1)
+    return _Passes((partial, final), chunks * outputs * _acc_itemsize(reduction, compute))
+
+
+def _result_shape(shape, axes, keepdims):
+    if keepdims:
+        return tuple(1 if d in axes else size for d, size in enumerate(shape))
+    return tuple(size for d, size in enumerate(shape) if d not in axes)
+
+
 def reduce(array, reduction, axes, keepdims, compute, out_dtype, out=None):
     """``reduction`` of the DeviceArray ``array`` over ``axes`` (non-negative dims), computed
     as ``compute``: a new ``out_dtype`` array of numpy's result shape, or ``out`` written."""
     axes = tuple(sorted(axes))
-    kept = [d for d in range(array.ndim) if d not in axes]
-    if keepdims:
-        result_shape = tuple(1 if d in axes else size for d, size in enumerate(array.shape))
-    else:
-        result_shape = tuple(array.shape[d] for d in kept)
     if out is None:
-        out = DeviceArray.empty(result_shape, out_dtype)
+        out = DeviceArray.empty(_result_shape(array.shape, axes, keepdims), out_dtype)
         if reduction in (ARGMAX, ARGMIN):
             out.index_bound = _layout.numel([array.shape[d] for d in axes])
     elif out.memory is array.memory:  # other groups may still read what the result overwrites
         np.copyto(out, reduce(array, reduction, axes, keepdims, compute, out.dtype), casting="unsafe")
         return out
-    outputs = _layout.numel([array.shape[d] for d in kept])
-    n = _layout.numel([array.shape[d] for d in axes])
-    if outputs == 0:
-        return out
-    out_kept = [out.estrides[d] for d in kept] if keepdims else list(out.estrides)
-    kept_shape, (kept_strides, out_strides) = _layout.merged_dims([array.shape[d] for d in kept],
-                                                                  [array.estrides[d] for d in kept], out_kept)
-    reduced = [(array.shape[d], array.estrides[d]) for d in axes]
-    if not reduction.ordered:  # smallest stride innermost: neighbouring lanes read neighbouring elements
-        reduced.sort(key=lambda dim: -abs(dim[1]))
-    shape, (strides,) = _layout.merged_dims([size for size, _ in reduced], [stride for _, stride in reduced])
-    outputs_inner = outputs > 1 and min(abs(s) for s in kept_strides) < min(abs(s) for s in strides)
-    layout = {"kept_shape": kept_shape, "out_strides": out_strides}
-    chunks = _chunks(outputs, n, outputs_inner)
-    if chunks == 1:
-        _launch(reduction, "full", array, compute, out, outputs=outputs, count=n, n=n, chunk=n, chunks=1,
-                kept_strides=kept_strides, shape=shape, strides=strides, outputs_inner=outputs_inner, **layout)
-        return out
-    # Two passes: each chunk's accumulator, stored chunk-major (chunk c of output k at
-    # c * outputs + k), then one group per output reduces its chunks' accumulators.
-    chunk = -(-n // chunks)
-    chunks = -(-n // chunk)
-    partials = DeviceArray.empty((chunks * outputs * _acc_itemsize(reduction, compute),), np.uint8)
-    _launch(reduction, "partial", array, compute, partials, outputs=outputs, count=n, n=n, chunk=chunk,
-            chunks=chunks, kept_strides=kept_strides, shape=shape, strides=strides, outputs_inner=outputs_inner,
-            **layout)
-    _launch(reduction, "final", partials, compute, out, outputs=outputs, count=n, n=chunks, chunk=chunks, chunks=1,
-            kept_strides=list(_layout.contiguous_strides(kept_shape)), shape=[chunks], strides=[outputs],
-            outputs_inner=outputs > 1, **layout)
+    passes = _passes(runtime.backend().name, reduction, array.shape, array.estrides, axes, keepdims, array.dtype,
+                     compute, out.dtype, out.estrides)
+    if len(passes.plans) == 1:
+        _run(passes.plans[0], array, out)
+    elif passes.plans:
+        partials = DeviceArray.empty((passes.partial_bytes,), np.uint8)
+        _run(passes.plans[0], array, partials)
+        _run(passes.plans[1], partials, out)
     return out
 
 
@@ -679,16 +706,28 @@ def _reduction(function, reduction, a, axis, keepdims, out, loop=None, **kwargs)
     the device. ``loop`` is the dtype it computes in; by default numpy's rule for
     arithmetic reductions: ``dtype=``, else ``out``'s dtype, else the result's."""
     a, out = on_device(a), _out_array(out)
-    stand_in = _stand_in(a)
-    result = function(stand_in, axis=axis, keepdims=keepdims, **kwargs)
-    axes = _axes(axis, a.ndim)
-    shape = tuple(1 if d in axes else s for d, s in enumerate(a.shape)) if keepdims else \
-        tuple(s for d, s in enumerate(a.shape) if d not in axes)
-    _checked_out(function, stand_in, result, out, shape, axis=axis, keepdims=keepdims, **kwargs)
-    out_dtype = out.dtype if out is not None else np.asarray(result).dtype
+    key = (function, a.dtype, a.ndim, axis, keepdims, *kwargs.items()) if out is None and a.size else None
+    try:
+        out_dtype = _result_dtypes.get(key)
+    except TypeError:  # an unhashable argument (a list as axis): numpy will say what is wrong with it
+        key = out_dtype = None
+    if out_dtype is None:
+        stand_in = _stand_in(a)
+        result = function(stand_in, axis=axis, keepdims=keepdims, **kwargs)
+        shape = _result_shape(a.shape, _axes(axis, a.ndim), keepdims)
+        _checked_out(function, stand_in, result, out, shape, axis=axis, keepdims=keepdims, **kwargs)
+        out_dtype = out.dtype if out is not None else np.asarray(result).dtype
+        if key is not None:
+            _result_dtypes[key] = out_dtype
     if loop is None:
         loop = kwargs.get("dtype") or out_dtype
-    return reduce(a, reduction, axes, keepdims, np.dtype(loop), out_dtype, out)
+    return reduce(a, reduction, _axes(axis, a.ndim), keepdims, np.dtype(loop), out_dtype, out)
+
+
+# numpy's result dtype for a reduction of an array without empty dims, by everything it can
+# depend on: numpy is asked once (on the stand-in) per kind of call. With no empty dim the
+# stand-in raises or warns the same way every time, so only calls that got a result are kept.
+_result_dtypes: dict = {}
 
 
 @implements(np.sum)
