@@ -162,11 +162,13 @@ class Launches:
 
         setattr(runtime, "kernel", recording_kernel)
         setattr(self._backend, "allocate", recording_allocate)
+        runtime.clear_plans()  # cached plans hold kernels from before: launches must look them up again
         return self
 
     def __exit__(self, *exc):
         setattr(runtime, "kernel", self._kernel)
         del self._backend.allocate  # the instance attribute: the class's method shows again
+        runtime.clear_plans()  # no later launch may keep recording
 
     def replay(self):
         for _, compiled, grid, block, args, rest, options in self.launches:

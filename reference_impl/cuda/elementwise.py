@@ -307,7 +307,7 @@ class _LaunchPlan(typing.NamedTuple):
     constants: tuple  # the device arrays those arguments point into, kept alive with the plan
 
 
-@functools.lru_cache(maxsize=4096)
+@runtime.plan_cache
 def _launch_plan(backend, name, body, shape, operand_estrides, in_dtypes, in_compute, out_dtypes, out_compute):
     """Everything a launch over these layouts and dtypes needs but the operands' addresses,
     worked out once: ops repeat on tensors of one shape, and on a GPU this host-side work

@@ -487,7 +487,7 @@ class _LaunchPlan(typing.NamedTuple):
     constants: tuple  # the device arrays those arguments point into, kept alive with the plan
 
 
-@functools.lru_cache(maxsize=4096)
+@runtime.plan_cache
 def _launch_plan(backend, reduction, mode, source_dtype, compute, target_dtype, outputs, count, n, chunk, chunks,
                  kept_shape, kept_strides, out_strides, shape, strides, outputs_inner):
     """A launch's kernel, grid and leading arguments, worked out once per layout and dtypes
@@ -513,7 +513,7 @@ class _Passes(typing.NamedTuple):
     partial_bytes: int
 
 
-@functools.lru_cache(maxsize=4096)
+@runtime.plan_cache
 def _passes(backend, reduction, shape, estrides, axes, keepdims, in_dtype, compute, out_dtype, out_estrides):
     """The launches reducing an input of ``shape`` and ``estrides`` over ``axes`` into an output
     with ``out_estrides``, worked out once per layout and dtypes."""

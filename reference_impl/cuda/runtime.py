@@ -15,6 +15,7 @@ Only memory allocation, host/device copies and kernel launches cross this bounda
 arithmetic is in our kernels.
 """
 
+import functools
 import os
 
 import numpy as np
@@ -166,3 +167,21 @@ def kernel(source, name):
     if compiled is None:
         compiled = _kernels[key] = backend().kernel(source, name)
     return compiled
+
+
+_plan_caches: list = []
+
+
+def plan_cache(function):
+    """``functools.lru_cache`` for a function that builds launch plans, registered so that
+    ``clear_plans`` can drop them all: a plan holds compiled kernels, so code that wraps
+    ``kernel`` (the GPU timing script's launch recorder) must start from empty caches."""
+    cached = functools.lru_cache(maxsize=4096)(function)
+    _plan_caches.append(cached)
+    return cached
+
+
+def clear_plans():
+    """Forget every launch plan: the next launches look their kernels up through ``kernel`` again."""
+    for cache in _plan_caches:
+        cache.cache_clear()

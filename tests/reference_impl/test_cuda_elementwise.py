@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reference_impl.cuda import elementwise, kernels
+from reference_impl.cuda import elementwise, kernels, runtime
 from reference_impl.cuda.device_array import DeviceArray
 
 from .cuda_backend import BACKEND, cuda_backend, requires_backend  # noqa: F401 (an autouse fixture)
@@ -142,6 +142,19 @@ def test_out_writes_into_a_transposed_view_and_handles_aliasing_like_numpy():
     target = DeviceArray.from_host(np.zeros((3, 2)))
     np.multiply(DeviceArray.from_host(np.arange(6.0).reshape(2, 3)), 2, out=target.transpose())
     np.testing.assert_array_equal(target.get(), (np.arange(6.0).reshape(2, 3) * 2).T)
+
+
+def test_launches_reuse_their_plans_until_the_plans_are_cleared(monkeypatch):
+    a = DeviceArray.from_host(np.arange(6.0))
+    np.add(a, a)  # a plan now holds the compiled kernel
+    looked_up = []
+    kernel = runtime.kernel
+    monkeypatch.setattr(runtime, "kernel", lambda source, name: looked_up.append(name) or kernel(source, name))
+    np.add(a, a)
+    assert looked_up == []
+    runtime.clear_plans()
+    np.testing.assert_array_equal(np.add(a, a).get(), np.arange(6.0) * 2)
+    assert len(looked_up) == 1 and looked_up[0].startswith("ri_ew_add_")
 
 
 def test_the_walk_follows_the_outputs_memory_order_and_merges_dims():
