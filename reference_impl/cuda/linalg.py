@@ -1,12 +1,15 @@
 """Matrix products and linear algebra on the device.
 
-- ``np.matmul`` (also what ``a @ b`` on DeviceArrays calls): a tiled shared-memory kernel,
-  one matrix of the (broadcast) batch per ``blockIdx.z``, with numpy's semantics: 1-D operands
-  become a row (left) or a column (right) that is dropped from the result, batch dims
-  broadcast, any strides (transposed, sliced, stride 0). Types are numpy's: both operands are
+- ``np.matmul`` (also what ``a @ b`` on DeviceArrays calls): one matrix of the (broadcast)
+  batch per ``blockIdx.z``, with numpy's semantics: 1-D operands become a row (left) or a
+  column (right) that is dropped from the result, batch dims broadcast, any strides
+  (transposed, sliced, stride 0) read in place. Types are numpy's: both operands are
   converted to the result dtype, integers accumulate in it with wrap-around, bool is "or of
-  ands", float16 accumulates in float. ``REFERENCE_IMPL_CUDA_CUBLAS=1`` on the CuPy backend
-  sends float products to cuBLAS through ``cupy.matmul`` instead (the fast path; off by
+  ands", float16 accumulates in float. Floating-point results come from a register-blocked
+  kernel (``blocked_matmul_source``: each thread an 8 x 8 or 4 x 4 block of the product in
+  registers, 128 x 128 or 64 x 64 tiles a block by the problem's size), integer and bool ones
+  from a plain tiled shared-memory kernel (``matmul_source``). ``REFERENCE_IMPL_CUDA_CUBLAS=1``
+  on the CuPy backend sends float products to cuBLAS through ``cupy.matmul`` instead (off by
   default so that our own kernel is what runs and is tested).
 - ``np.linalg.inv``, ``solve``, ``det`` and ``slogdet``: LU factorisation with partial
   pivoting as LAPACK's getrf does it (the first row of largest magnitude is the pivot; a zero
@@ -32,6 +35,7 @@ columns in order); matmul is the kernel sized for real work.
 
 import functools
 import os
+from typing import NamedTuple
 
 import numpy as np
 
@@ -40,10 +44,10 @@ from . import kernels, runtime
 from .device_array import DeviceArray, _on_host, implements
 from .elementwise import _operand, device_constant
 
-TILE = 16  # matmul: TILE x TILE threads compute a TILE x TILE block of the product
+TILE = 16  # integer matmul: TILE x TILE threads compute a TILE x TILE block of the product
 THREADS = 256  # the factorisations' threads a block (a power of two: the pivot search is a tree)
 MAX_SWEEPS = 60  # Jacobi sweeps; quadratic convergence needs ~10 for any sensible matrix
-GRID_LIMIT = 65535  # CUDA's largest gridDim.y and gridDim.z; kernels loop past it
+GRID_LIMIT = 65535  # CUDA's largest gridDim.y and gridDim.z; kernels loop past it (blocked matmul: relaunches)
 
 
 def _c_type(dtype):
@@ -73,7 +77,9 @@ def _accumulator(dtype):
 @functools.cache  # one text per variant: the kernel cache keys on it
 def matmul_source(a_dtype, b_dtype, out_dtype, tile=TILE):
     """(name, source) of the batched matrix product ``c = a @ b`` for operands of the given
-    storage dtypes, converted to ``out_dtype``'s accumulator as numpy converts them.
+    storage dtypes, converted to ``out_dtype``'s accumulator as numpy converts them: the kernel
+    for integer and bool products (it is correct for every dtype; floating-point products run
+    the faster ``blocked_matmul_source``).
 
     A block of ``tile`` x ``tile`` threads computes one ``tile`` x ``tile`` block of one matrix
     of the batch, walking the inner dimension a tile at a time: each thread loads one element
@@ -131,6 +137,192 @@ extern "C" __global__ void {name}(
             if (row < m && column < n) {{
                 c[c_base + row * c_row + column * c_column] = ({_c_type(out_dtype)}){store}total;
             }}
+        }}
+    }}
+}}
+"""
+
+
+class Tiling(NamedTuple):
+    """How ``blocked_matmul_source`` divides the product: a block of ``BLOCKED_THREADS``
+    threads computes a ``rows`` x ``columns`` tile of c, each thread a ``thread_rows`` x
+    ``thread_columns`` part of it (both multiples of 4), walking the inner dimension ``depth``
+    at a time."""
+
+    rows: int
+    columns: int
+    depth: int
+    thread_rows: int
+    thread_columns: int
+
+
+BLOCKED_THREADS = 256  # (rows / thread_rows) * (columns / thread_columns) for both tilings
+BIG = Tiling(128, 128, 8, 8, 8)  # 64 sums a thread: float, not double
+SMALL = Tiling(64, 64, 16, 4, 4)
+# A product gets big tiles once it makes this many of them, about one per SM of an H100 (132):
+# with fewer, SMs would idle that the four times as many small tiles keep busy.
+BIG_TILES_FROM = 128
+
+
+@functools.cache  # one text per variant: the kernel cache keys on it
+def blocked_matmul_source(a_dtype, b_dtype, out_dtype, tiling=BIG):
+    """(name, source) of the batched matrix product ``c = a @ b`` for a floating-point
+    ``out_dtype`` (float16 accumulates in float), register-blocked in the style of CUTLASS's
+    SIMT kernels, with ``tiling``'s tile sizes.
+
+    Launch: 1-D blocks of ``BLOCKED_THREADS`` threads; block (x, y, z) computes column tile x
+    and row tile ``first_row_tile + y`` of batch matrix ``first_matrix + z``, so a product past
+    CUDA's grid limits takes several launches. The arguments are ``matmul_source``'s without
+    ``batch`` and with those two last.
+
+    Each thread keeps its ``thread_rows`` x ``thread_columns`` sums in registers. A step of the
+    inner dimension stores a ``depth``-deep slice of a's and of b's tiles in shared memory,
+    both k-major (a's transposed), so that each thread reads a column of a's slice and a row of
+    b's as runs of 4 contiguous elements (128-bit shared loads) and does thread_rows x
+    thread_columns multiply-adds per pair of runs. Its micro-tile is made of such runs, spaced
+    so that a warp's threads read consecutive ones: no bank conflicts. The tiles are
+    double-buffered: the next slice's global loads are issued before the current one is
+    multiplied and stored into the other buffer after, one barrier a step.
+
+    Global loads: the threads walk each operand's tile along whichever of its axes is closer
+    spaced in memory (k for a row-major a or a transposed b, else m or n), so a warp's loads
+    coalesce for either layout. Element (i, j) of batch matrix z is at
+    ``strided_offset(z over the batch shape, its batch strides) + i * row + j * column``
+    (element strides, 0 where broadcast): no copies. Out-of-range elements load 0, the sum's
+    identity, and out-of-range sums are not stored, so m, n and k may be anything.
+    """
+    a_dtype, b_dtype, out_dtype = np.dtype(a_dtype), np.dtype(b_dtype), np.dtype(out_dtype)
+    name = kernels.kernel_name("matmul_blocked", a_dtype.name, b_dtype.name, out_dtype.name,
+                               "x".join(map(str, tiling)))
+    acc, _ = _accumulator(out_dtype)
+    header = _header(a_dtype, b_dtype, out_dtype)
+    widen_half = "__device__ __forceinline__ float widen(__half x) { return __half2float(x); }\n" if header else ""
+    rows, columns, depth, thread_rows, thread_columns = tiling
+    a_type, b_type, c_type = _c_type(a_dtype), _c_type(b_dtype), _c_type(out_dtype)
+    return name, header + kernels.PRELUDE + f"""
+// float16 widens to float; other types convert to the accumulator as C converts them.
+template <typename T> __device__ __forceinline__ T widen(T x) {{ return x; }}
+{widen_half}
+constexpr int ROWS = {rows}, COLUMNS = {columns}, DEPTH = {depth};
+constexpr int THREAD_ROWS = {thread_rows}, THREAD_COLUMNS = {thread_columns}, THREADS = {BLOCKED_THREADS};
+// Shared tiles are k-major: DEPTH rows of an operand's outer extent (m for a, n for b), each
+// row PAD elements longer, so that a warp storing a walk along k writes distinct banks.
+constexpr int PAD = 4;
+
+__device__ __forceinline__ i64 magnitude(i64 x) {{ return x < 0 ? -x : x; }}
+
+// One operand's tiles as this thread loads them, a DEPTH-deep slice at a time, OUTER rows of
+// a (or columns of b) from outer_begin on. The threads cover a SPAN x DEPTH block of a slice
+// (consecutive threads along the operand's axis closer spaced in memory, so that a warp's
+// loads coalesce) and load LOADS such blocks, SPAN apart along the outer axis: this thread
+// element (outer + r * SPAN, inner) of the tile, at from + r * stride in memory. Elements
+// outside the matrix load 0, the sum's identity.
+template <int OUTER, typename T>
+struct Slices {{
+    static constexpr int SPAN = THREADS / DEPTH, LOADS = OUTER / SPAN;
+    const T* from;
+    i64 stride, advance;  // memory offsets: element r to r + 1; one slice to the next
+    int outer, inner;
+    unsigned int inside;  // bit r: element r's row (column of b) is inside the matrix
+
+    __device__ __forceinline__ Slices(const T* matrix, i64 outer_stride, i64 inner_stride, i64 outer_begin,
+                                      i64 outer_size) {{
+        const bool along_inner = magnitude(inner_stride) <= magnitude(outer_stride);
+        outer = along_inner ? threadIdx.x / DEPTH : threadIdx.x % SPAN;
+        inner = along_inner ? threadIdx.x % DEPTH : threadIdx.x / SPAN;
+        from = matrix + (outer_begin + outer) * outer_stride + inner * inner_stride;
+        stride = SPAN * outer_stride;
+        advance = DEPTH * inner_stride;
+        inside = 0;
+        for (int r = 0; r < LOADS; ++r) inside |= (unsigned int)(outer_begin + outer + r * SPAN < outer_size) << r;
+    }}
+
+    // The next slice into registers; `inner_left` is how much of the inner dimension is left.
+    __device__ __forceinline__ void fetch({acc}* share, i64 inner_left) {{
+        #pragma unroll
+        for (int r = 0; r < LOADS; ++r) {{
+            share[r] = (inside >> r & 1) && inner < inner_left ? ({acc})widen(from[r * stride]) : ({acc})0;
+        }}
+        from += advance;
+    }}
+
+    __device__ __forceinline__ void stash({acc} (*tile)[OUTER + PAD], const {acc}* share) const {{
+        #pragma unroll
+        for (int r = 0; r < LOADS; ++r) tile[inner][outer + r * SPAN] = share[r];
+    }}
+}};
+
+// Row (or column) in the block's tile of element i of thread `thread`'s PER_THREAD rows: runs
+// of 4 at 4 * thread, the runs EXTENT / (PER_THREAD / 4) apart.
+template <int EXTENT, int PER_THREAD>
+__device__ __forceinline__ int place(int thread, int i) {{
+    return i / 4 * (EXTENT * 4 / PER_THREAD) + thread * 4 + i % 4;
+}}
+
+// Two blocks an SM, so at most 128 registers a thread: the big tiling's 64 sums, a step's 16
+// operands and the loads in flight fit them (no grid-stride loops, whose values would not).
+extern "C" __launch_bounds__(THREADS, 2) __global__ void {name}(
+        const {a_type}* __restrict__ a, const {b_type}* __restrict__ b, {c_type}* __restrict__ c,
+        const i64 m, const i64 k, const i64 n,
+        const i64 a_row, const i64 a_column, const i64 b_row, const i64 b_column,
+        const i64 c_row, const i64 c_column,
+        const int batch_ndim, const i64* batch_shape, const i64* batch_strides,
+        const i64 first_matrix, const i64 first_row_tile) {{
+    // batch_strides holds a's, then b's, then c's strides over the batch dims, batch_ndim each.
+    // Two tiles of each operand: one is multiplied while the next slice is stored in the other.
+    __align__(16) __shared__ {acc} a_tiles[2][DEPTH][ROWS + PAD];
+    __align__(16) __shared__ {acc} b_tiles[2][DEPTH][COLUMNS + PAD];
+    const int thread_row = threadIdx.x / (COLUMNS / THREAD_COLUMNS);
+    const int thread_column = threadIdx.x % (COLUMNS / THREAD_COLUMNS);
+    const i64 z = first_matrix + blockIdx.z;
+    const i64 row_begin = (first_row_tile + blockIdx.y) * ROWS, column_begin = (i64)blockIdx.x * COLUMNS;
+    const {a_type}* a_matrix = a + strided_offset(z, batch_ndim, batch_shape, batch_strides, 0);
+    const {b_type}* b_matrix = b + strided_offset(z, batch_ndim, batch_shape, batch_strides + batch_ndim, 0);
+    Slices<ROWS, {a_type}> a_slices(a_matrix, a_row, a_column, row_begin, m);
+    Slices<COLUMNS, {b_type}> b_slices(b_matrix, b_column, b_row, column_begin, n);
+    {acc} a_share[a_slices.LOADS], b_share[b_slices.LOADS];
+    a_slices.fetch(a_share, k);
+    b_slices.fetch(b_share, k);
+    a_slices.stash(a_tiles[0], a_share);
+    b_slices.stash(b_tiles[0], b_share);
+    __syncthreads();  // the first slice is whole before anyone reads it
+    {acc} total[THREAD_ROWS][THREAD_COLUMNS] = {{}};
+    for (i64 slice = 0; slice < k; slice += DEPTH) {{
+        const int current = slice / DEPTH % 2;
+        const bool more = slice + DEPTH < k;
+        if (more) {{  // the next slice's loads are in flight while this one is multiplied
+            a_slices.fetch(a_share, k - slice - DEPTH);
+            b_slices.fetch(b_share, k - slice - DEPTH);
+        }}
+        #pragma unroll
+        for (int d = 0; d < DEPTH; ++d) {{
+            {acc} x[THREAD_ROWS], y[THREAD_COLUMNS];
+            #pragma unroll
+            for (int i = 0; i < THREAD_ROWS; ++i) x[i] = a_tiles[current][d][place<ROWS, THREAD_ROWS>(thread_row, i)];
+            #pragma unroll
+            for (int j = 0; j < THREAD_COLUMNS; ++j) {{
+                y[j] = b_tiles[current][d][place<COLUMNS, THREAD_COLUMNS>(thread_column, j)];
+            }}
+            #pragma unroll
+            for (int i = 0; i < THREAD_ROWS; ++i) {{
+                #pragma unroll
+                for (int j = 0; j < THREAD_COLUMNS; ++j) total[i][j] += x[i] * y[j];
+            }}
+        }}
+        if (more) {{  // into the buffer read a step ago: the last barrier saw those reads done
+            a_slices.stash(a_tiles[1 - current], a_share);
+            b_slices.stash(b_tiles[1 - current], b_share);
+        }}
+        __syncthreads();  // the next slice is whole, and this one read, before the next step
+    }}
+    {c_type}* c_matrix = c + strided_offset(z, batch_ndim, batch_shape, batch_strides + 2 * batch_ndim, 0);
+    #pragma unroll
+    for (int i = 0; i < THREAD_ROWS; ++i) {{
+        const i64 row = row_begin + place<ROWS, THREAD_ROWS>(thread_row, i);
+        #pragma unroll
+        for (int j = 0; j < THREAD_COLUMNS; ++j) {{
+            const i64 column = column_begin + place<COLUMNS, THREAD_COLUMNS>(thread_column, j);
+            if (row < m && column < n) c_matrix[row * c_row + column * c_column] = ({c_type})total[i][j];
         }}
     }}
 }}
@@ -196,14 +388,38 @@ def _batched_product(a, b, c):
     k = a.shape[-1]
     batch_strides = [s for operand in (a, b, c) for s in _batch_estrides(operand, batch)]
     count = _layout.numel(batch)
-    name, source = matmul_source(a.dtype, b.dtype, c.dtype)
-    grid = ((n + TILE - 1) // TILE, min((m + TILE - 1) // TILE, GRID_LIMIT), min(count, GRID_LIMIT))
-    runtime.kernel(source, name)(
-        grid, (TILE, TILE),
-        (a.pointer(), b.pointer(), c.pointer(), np.int64(m), np.int64(k), np.int64(n),
-         np.int64(a.estrides[-2]), np.int64(a.estrides[-1]), np.int64(b.estrides[-2]), np.int64(b.estrides[-1]),
-         np.int64(c.estrides[-2]), np.int64(c.estrides[-1]), np.int64(count), np.int32(len(batch)),
-         device_constant(list(batch) or [1]).pointer(), device_constant(batch_strides or [0]).pointer()))
+    operands = (a.pointer(), b.pointer(), c.pointer(), np.int64(m), np.int64(k), np.int64(n),
+                np.int64(a.estrides[-2]), np.int64(a.estrides[-1]), np.int64(b.estrides[-2]), np.int64(b.estrides[-1]),
+                np.int64(c.estrides[-2]), np.int64(c.estrides[-1]))
+    batch_layout = (np.int32(len(batch)), device_constant(list(batch) or [1]).pointer(),
+                    device_constant(batch_strides or [0]).pointer())
+    if c.dtype.kind != "f":
+        name, source = matmul_source(a.dtype, b.dtype, c.dtype)
+        grid = (-(-n // TILE), min(-(-m // TILE), GRID_LIMIT), min(count, GRID_LIMIT))
+        runtime.kernel(source, name)(grid, (TILE, TILE), operands + (np.int64(count),) + batch_layout)
+        return
+    tiling = _tiling(c.dtype, m, n, count)
+    name, source = blocked_matmul_source(a.dtype, b.dtype, c.dtype, tiling)
+    kernel = runtime.kernel(source, name)
+    row_tiles = -(-m // tiling.rows)
+    # One launch per GRID_LIMIT x GRID_LIMIT chunk of (row tiles, matrices): the kernel has no
+    # grid-stride loops, whose loop-carried values would take registers the sums need.
+    for first_matrix in range(0, count, GRID_LIMIT):
+        for first_row_tile in range(0, row_tiles, GRID_LIMIT):
+            grid = (-(-n // tiling.columns), min(row_tiles - first_row_tile, GRID_LIMIT),
+                    min(count - first_matrix, GRID_LIMIT))
+            kernel(grid, (BLOCKED_THREADS,),
+                   operands + batch_layout + (np.int64(first_matrix), np.int64(first_row_tile)))
+
+
+def _tiling(dtype, m, n, count):
+    """The tiling of a floating-point product: big tiles where there are enough of them to fill
+    the GPU, small ones otherwise, and always for float64 (8 x 8 sums of double a thread would
+    take 128 registers on their own)."""
+    if dtype == np.float64:
+        return SMALL
+    big_tiles = -(-m // BIG.rows) * -(-n // BIG.columns) * count
+    return BIG if big_tiles >= BIG_TILES_FROM else SMALL
 
 
 def _batch_estrides(array, batch):
@@ -673,12 +889,14 @@ def svd(a, full_matrices=True, compute_uv=True, hermitian=False):
 
 
 def compile_tier_sources():
-    """The matmul, LU and SVD kernels for the NVRTC compile tier: matmul for every accumulator
-    kind (bool, wrapping integers, half through float, float, double) and a mixed-dtype
-    product; the factorisations in float and double."""
-    sources = [matmul_source(dtype, dtype, dtype)
-               for dtype in ("bool", "uint8", "int8", "int16", "int32", "int64", "float16", "float32", "float64")]
-    sources.append(matmul_source("int32", "float32", "float64"))
+    """The matmul, LU and SVD kernels for the NVRTC compile tier: the tiled matmul for bool and
+    the wrapping integers; the blocked one in each tiling it runs in, for half through float,
+    float, double and a mixed-dtype product; the factorisations in float and double."""
+    sources = [matmul_source(dtype, dtype, dtype) for dtype in ("bool", "uint8", "int8", "int16", "int32", "int64")]
+    sources += [blocked_matmul_source(dtype, dtype, dtype, tiling)
+                for dtype in ("float16", "float32") for tiling in (BIG, SMALL)]
+    sources += [blocked_matmul_source("float64", "float64", "float64", SMALL),
+                blocked_matmul_source("int32", "float32", "float64", SMALL)]
     for dtype in ("float32", "float64"):
         sources += [lu_factor_source(dtype), lu_solve_source(dtype), lu_determinant_source(dtype),
                     jacobi_svd_source(dtype)]

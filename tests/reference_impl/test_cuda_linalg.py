@@ -17,7 +17,7 @@ import reference_impl as torch
 from reference_impl.cuda import linalg, sorting
 from reference_impl.cuda.device_array import DeviceArray, host_fallbacks
 
-from .cuda_backend import cuda_backend, requires_backend  # noqa: F401 (an autouse fixture)
+from .cuda_backend import BACKEND, cuda_backend, requires_backend  # noqa: F401 (an autouse fixture)
 
 pytestmark = requires_backend
 
@@ -143,6 +143,106 @@ def test_matmul_raises_numpys_errors(a_shape, b_shape):
     with pytest.raises(ValueError, match=None) as actual:
         np.matmul(up(a), up(b))
     assert str(actual.value) == str(expected.value)
+
+
+
+# -- the blocked kernel of floating-point products: both tilings ---------------------------------
+
+@pytest.fixture(params=["big", "small"])
+def tiling(request, monkeypatch):
+    """Makes float16 and float32 products of any size run in one tiling (float64 always runs
+    in the small one)."""
+    monkeypatch.setattr(linalg, "BIG_TILES_FROM", 0 if request.param == "big" else float("inf"))
+    chosen = linalg.BIG if request.param == "big" else linalg.SMALL
+    assert linalg._tiling(np.dtype(np.float32), 1, 1, 1) == chosen
+    return chosen
+
+
+def test_tiling_follows_the_size_and_dtype():
+    assert linalg._tiling(np.dtype(np.float32), 2048, 2048, 1) == linalg.BIG
+    assert linalg._tiling(np.dtype(np.float16), 128, 128, 200) == linalg.BIG
+    assert linalg._tiling(np.dtype(np.float32), 1024, 1024, 1) == linalg.SMALL
+    assert linalg._tiling(np.dtype(np.float64), 4096, 4096, 1) == linalg.SMALL
+
+
+@pytest.mark.parametrize("m, k, n", [(1, 1, 1), (7, 5, 3), (129, 7, 130), (65, 129, 63), (3, 0, 4), (2, 17, 200)],
+                         ids=str)
+def test_blocked_matmul_edge_tiles(tiling, m, k, n):
+    """Sizes off the tiles' multiples in every dimension: the loads past an edge give 0, the
+    sums past it are not stored (the NaN border around ``out`` would show a stray store)."""
+    a, b = numbers((m, k), np.float32), numbers((k, n), np.float32)
+    whole = up(np.full((m + 1, n + 1), np.nan, np.float32))
+    np.matmul(up(a), up(b), out=whole[:m, :n])
+    np.testing.assert_array_equal(whole.get()[:m, :n], a @ b)
+    assert np.isnan(whole.get()[m]).all() and np.isnan(whole.get()[:, n]).all()
+
+
+@pytest.mark.parametrize("layout_a", LAYOUTS)
+@pytest.mark.parametrize("layout_b", LAYOUTS)
+def test_blocked_matmul_reads_any_layout(tiling, layout_a, layout_b):
+    """Each operand is loaded along its closer-spaced axis: k for a row-major a, m for a
+    transposed one (n and k for b); sliced and reversed operands walk either."""
+    a, b = numbers((2, 70, 19), np.float32), numbers((2, 19, 66), np.float32)
+    np.testing.assert_array_equal(np.matmul(laid_out(a, layout_a), laid_out(b, layout_b)).get(), a @ b)
+
+
+def test_blocked_matmul_broadcasts_batches_and_vectors(tiling):
+    a, b = numbers((4, 9), np.float32), numbers((3, 1, 9, 5), np.float32)
+    batch_of_a = up(a).view_as((2, 4, 9), (0, 9, 1))  # one matrix seen twice (stride 0)
+    np.testing.assert_array_equal(np.matmul(batch_of_a, up(b)).get(), np.broadcast_to(a, (2, 4, 9)) @ b)
+    vector = numbers((9,), np.float32)
+    np.testing.assert_array_equal(np.matmul(up(vector), up(b)).get(), vector @ b)
+    np.testing.assert_array_equal(np.matmul(up(b.swapaxes(-1, -2)), up(vector)).get(), b.swapaxes(-1, -2) @ vector)
+
+
+def test_blocked_matmul_float16_accumulates_in_float(tiling):
+    a = rng.standard_normal((2, 33, 150)).astype(np.float16)
+    b = rng.standard_normal((150, 20)).astype(np.float16)
+    result = np.matmul(up(a), up(b)).get()
+    assert result.dtype == np.float16
+    expected = (a.astype(np.float32) @ b.astype(np.float32)).astype(np.float16)
+    np.testing.assert_allclose(result.astype(np.float32), expected.astype(np.float32), rtol=2e-3, atol=2e-3)
+
+
+def test_blocked_matmul_propagates_inf_and_nan(tiling):
+    a, b = numbers((9, 11), np.float32), numbers((11, 10), np.float32)
+    a[8, 10], a[0, 3], b[10, 0] = np.inf, np.nan, 0.0  # inf * 0 is NaN, as numpy has it
+    with np.errstate(invalid="ignore"):
+        np.testing.assert_array_equal(np.matmul(up(a), up(b)).get(), a @ b)
+
+
+def test_blocked_matmul_takes_a_launch_per_grid_chunk(monkeypatch):
+    """Past the grid's limit (made 2 here) in row tiles and in matrices, the product takes a
+    launch per chunk."""
+    monkeypatch.setattr(linalg, "GRID_LIMIT", 2)
+    a, b = numbers((5, 130, 6), np.float64), numbers((6, 3), np.float64)  # 3 row tiles of 64, 5 matrices
+    np.testing.assert_array_equal(np.matmul(up(a), up(b)).get(), a @ b)
+
+
+@pytest.mark.skipif(BACKEND != "emulate", reason="thread orders are the emulation's")
+@pytest.mark.parametrize("which", ["big", "small"])
+def test_blocked_matmul_does_not_depend_on_the_thread_order(which):
+    """Both tilings with a slice left over and edges in m and n, the threads of each phase run
+    forward and in reverse: a missing barrier reads a slot not yet (or no longer) written. Both
+    operands are column-major, so a's loads walk m and b's walk k."""
+    from reference_impl.cuda import emulation
+
+    chosen = linalg.BIG if which == "big" else linalg.SMALL
+    name, source = linalg.blocked_matmul_source(np.float32, np.float32, np.float32, chosen)
+    m, k, n = chosen.rows + 3, 3 * chosen.depth + 5, 9
+    a = np.asfortranarray(rng.standard_normal((m, k)).astype(np.float32))
+    b = np.asfortranarray(rng.standard_normal((k, n)).astype(np.float32))
+
+    def make_args():
+        c = np.zeros((m, n), np.float32)
+        layout = [np.int64(s // 4) for array in (a, b, c) for s in array.strides]
+        no_batch = (np.int32(0), *(emulation.HostPointer(np.full(1, value, np.int64)) for value in (1, 0)))
+        return (emulation.HostPointer(a), emulation.HostPointer(b), emulation.HostPointer(c), np.int64(m),
+                np.int64(k), np.int64(n), *layout, *no_batch, np.int64(0), np.int64(0)), [c]
+
+    grid = (-(-n // chosen.columns), -(-m // chosen.rows), 1)
+    c, = emulation.run_in_both_orders(emulation.HostKernel(source, name), grid, linalg.BLOCKED_THREADS, make_args)
+    np.testing.assert_allclose(c, a.astype(np.float64) @ b, rtol=1e-5, atol=1e-5)
 
 
 # -- sort, argsort -----------------------------------------------------------------------------
@@ -419,9 +519,9 @@ def test_compile_tier_lists_every_family_once():
     sources = linalg.compile_tier_sources() + sorting.compile_tier_sources()
     names = [name for name, _ in sources]
     assert len(names) == len(set(names))
-    for prefix in ("ri_matmul_batched", "ri_lu_factor", "ri_lu_solve", "ri_lu_determinant", "ri_jacobi_svd",
-                   "ri_sort_tile", "ri_sort_merge", "ri_sort_gather", "ri_unique_marks", "ri_unique_scatter",
-                   "ri_unique_counts"):
+    for prefix in ("ri_matmul_batched", "ri_matmul_blocked", "ri_lu_factor", "ri_lu_solve", "ri_lu_determinant",
+                   "ri_jacobi_svd", "ri_sort_tile", "ri_sort_merge", "ri_sort_gather", "ri_unique_marks",
+                   "ri_unique_scatter", "ri_unique_counts"):
         assert any(name.startswith(prefix) for name in names), prefix
     for name, source in sources:
         assert f"__global__ void {name}(" in source
