@@ -102,6 +102,16 @@ template <typename T> __device__ __forceinline__ ri_arg<T> ri_argmin(ri_arg<T> a
     if (a.value != b.value) return a.value < b.value ? a : b;
     return a.index < b.index ? a : b;
 }
+// The same for an element after every one in ``a`` (index i): it wins only by being larger
+// (smaller), or as the first NaN.
+template <typename T> __device__ __forceinline__ ri_arg<T> ri_argmax_step(ri_arg<T> a, T value, i64 i) {
+    const bool takes = (a.index < 0) | ((a.value == a.value) & ((value > a.value) | (value != value)));
+    return takes ? ri_make_arg(value, i) : a;  // bitwise: a select, no branch between the loads
+}
+template <typename T> __device__ __forceinline__ ri_arg<T> ri_argmin_step(ri_arg<T> a, T value, i64 i) {
+    const bool takes = (a.index < 0) | ((a.value == a.value) & ((value < a.value) | (value != value)));
+    return takes ? ri_make_arg(value, i) : a;
+}
 """
 
 
@@ -115,6 +125,10 @@ class Reduction:
     accumulators ``a`` and ``b``; ``post`` sees the accumulator ``a`` and the count ``n``.
     ``ordered``: the result depends on which element has which index (argmax), so the
     reduced dims keep their order rather than being reordered for memory access.
+    ``step``: the element ``in0`` at index ``i`` taken into the accumulator ``a``, where every
+    element already in ``a`` has a smaller index (each thread walks its elements in order);
+    by default ``reduce(a, map(in0, i))``. argmax's is cheaper than its general combine: a
+    later element only wins by being larger, or the first NaN.
     """
 
     name: str
@@ -124,6 +138,7 @@ class Reduction:
     post: str = "a"
     acc: str = "{C}"
     ordered: bool = False
+    step: str = "ri_reduce(a, ri_map(in0, i))"
 
 
 SUM = Reduction("sum", "0", "in0", "a + b")
@@ -135,9 +150,11 @@ ANY = Reduction("any", "false", "in0 != 0", "a || b", acc="bool")
 COUNT_NONZERO = Reduction("count_nonzero", "0", "(i64)(in0 != 0)", "a + b", acc="i64")
 MEAN = Reduction("mean", "0", "in0", "a + b", post="a / ({C})n")
 ARGMAX = Reduction("argmax", "ri_make_arg(({C})0, -1)", "ri_make_arg(in0, i)", "ri_argmax(a, b)", post="a.index",
-                   acc="ri_arg<{C}>", ordered=True)
+                   acc="ri_arg<{C}>", ordered=True,
+                   step="ri_argmax_step(a, in0, i)")
 ARGMIN = Reduction("argmin", "ri_make_arg(({C})0, -1)", "ri_make_arg(in0, i)", "ri_argmin(a, b)", post="a.index",
-                   acc="ri_arg<{C}>", ordered=True)
+                   acc="ri_arg<{C}>", ordered=True,
+                   step="ri_argmin_step(a, in0, i)")
 
 # ufunc.reduce / ufunc.accumulate: the ufunc -> its Reduction, and its scan step over the
 # running value ``a`` and the next element ``in0``.
@@ -207,11 +224,11 @@ def reduction_source(reduction, mode, in_dtype, compute, out_dtype):
     name = kernels.kernel_name("reduce", reduction.name, mode, in_dtype.name if mode != "final" else "acc",
                                compute.name, out_dtype.name if mode != "partial" else "acc")
     acc = _format(reduction.acc, compute)
-    if mode == "final":
-        in_c, element = "acc_t", "p[offset]"
+    if mode == "final":  # the elements are accumulators
+        in_c, value_c, load, take = "acc_t", "acc_t", "p[offset]", "ri_reduce(a, in0)"
     else:
-        in_c = kernels.C_TYPES[in_dtype.name]
-        element = f"ri_map({_load('p[offset]', in_dtype, compute)}, i)"
+        in_c, value_c = kernels.C_TYPES[in_dtype.name], _compute_c(compute)
+        load, take = _load("p[offset]", in_dtype, compute), _format(reduction.step, compute)
     if mode == "partial":
         out_c, store = "acc_t", "p1[o] = partial[t];"
     else:
@@ -233,9 +250,14 @@ __device__ __forceinline__ auto ri_post(const acc_t a, const i64 n) {{
     (void)n;
     return {_format(reduction.post, compute)};
 }}
-__device__ __forceinline__ acc_t ri_element(const {in_c}* p, const i64 offset, const i64 i) {{
+typedef {value_c} value_t;
+__device__ __forceinline__ value_t ri_load(const {in_c}* p, const i64 offset) {{
+    return {load};
+}}
+// The element ``in0`` (index ``i``) taken into ``a``, which holds elements of smaller indices.
+__device__ __forceinline__ acc_t ri_take(const acc_t a, const value_t in0, const i64 i) {{
     (void)i;
-    return {element};
+    return {take};
 }}
 
 // outputs: the outputs (in "partial" mode: per chunk); count: the elements each output
@@ -270,18 +292,21 @@ extern "C" __global__ void {name}(
             i64 i = begin + lane;
             if (ndim == 1) {{
                 // One reduced dim (the usual case once dims are merged): no index arithmetic,
-                // and four independent loads in flight per thread to cover memory latency.
+                // and four loads issued before any of them is used, to cover memory latency.
                 for (; i + 3 * group < end; i += 4 * group) {{
-                    const acc_t b0 = ri_element(p0, base + i * inner, i);
-                    const acc_t b1 = ri_element(p0, base + (i + group) * inner, i + group);
-                    const acc_t b2 = ri_element(p0, base + (i + 2 * group) * inner, i + 2 * group);
-                    const acc_t b3 = ri_element(p0, base + (i + 3 * group) * inner, i + 3 * group);
-                    a = ri_reduce(ri_reduce(a, b0), ri_reduce(ri_reduce(b1, b2), b3));
+                    const value_t v0 = ri_load(p0, base + i * inner);
+                    const value_t v1 = ri_load(p0, base + (i + group) * inner);
+                    const value_t v2 = ri_load(p0, base + (i + 2 * group) * inner);
+                    const value_t v3 = ri_load(p0, base + (i + 3 * group) * inner);
+                    a = ri_take(a, v0, i);
+                    a = ri_take(a, v1, i + group);
+                    a = ri_take(a, v2, i + 2 * group);
+                    a = ri_take(a, v3, i + 3 * group);
                 }}
-                for (; i < end; i += group) a = ri_reduce(a, ri_element(p0, base + i * inner, i));
+                for (; i < end; i += group) a = ri_take(a, ri_load(p0, base + i * inner), i);
             }} else {{
                 for (; i < end; i += group) {{
-                    a = ri_reduce(a, ri_element(p0, strided_offset(i, ndim, shape, strides, base), i));
+                    a = ri_take(a, ri_load(p0, strided_offset(i, ndim, shape, strides, base)), i);
                 }}
             }}
         }}
