@@ -269,7 +269,7 @@ def ops(sizes):
         Op(f"max dim 1 of {matrix} (values, indices)", "reduction", f32 * n + 12 * side,
            lambda lib, d: tuple(d["A"].max(1)), equal_pairs),
         Op(f"argmax {n:,} f32", "reduction", f32 * n, lambda lib, d: d["a"].argmax(), close(0)),
-        Op(f"matmul {sizes.matmul} f32 (our tiled kernel)", "compute", None,
+        Op(f"matmul {sizes.matmul} f32 (our register-blocked kernel)", "compute", None,
            lambda lib, d: lib.matmul(d["M"], d["M"]), matmul_close),
         Op(f"matmul {sizes.matmul} f32 (REFERENCE_IMPL_CUDA_CUBLAS=1{cublas})", "compute", None,
            lambda lib, d: lib.matmul(d["M"], d["M"]), matmul_close, (("REFERENCE_IMPL_CUDA_CUBLAS", "1"),)),

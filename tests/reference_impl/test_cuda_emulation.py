@@ -371,9 +371,9 @@ def test_the_environment_sets_the_default_order(monkeypatch):
 
 
 def run_matmul(a, b, out_dtype, tile=16):
-    """``linalg._batched_product``'s launch on numpy views: batch dims broadcast (stride 0),
-    a block per tile, with gridDim.y and gridDim.z 1 and 2 so that blocks loop over row
-    tiles and over the batch."""
+    """``linalg._batched_product``'s launch of the tiled kernel (the one integer and bool
+    products run) on numpy views: batch dims broadcast (stride 0), a block per tile, with
+    gridDim.y and gridDim.z 1 and 2 so that blocks loop over row tiles and over the batch."""
     batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
     m, k = a.shape[-2:]
     n = b.shape[-1]
