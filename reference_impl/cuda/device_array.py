@@ -55,7 +55,7 @@ def implements_ufunc_method(method, *ufuncs):
 class DeviceArray(np.lib.mixins.NDArrayOperatorsMixin):
     """``shape`` elements of ``dtype`` at ``offset`` bytes into ``memory``, ``estrides`` apart."""
 
-    __slots__ = ("memory", "offset", "shape", "estrides", "dtype", "index_bound")
+    __slots__ = ("memory", "offset", "shape", "estrides", "dtype", "index_bound", "_pointer")
     __array_priority__ = 100
 
     def __init__(self, memory, offset, shape, estrides, dtype):
@@ -68,6 +68,7 @@ class DeviceArray(np.lib.mixins.NDArrayOperatorsMixin):
         # [0, index_bound), so indexing with it needs no bounds check (a check reads the
         # device, which waits for every kernel queued before it). Views do not inherit it.
         self.index_bound = None
+        self._pointer = None  # made when first launched with: memory and offset never change
 
     # -- making and moving ------------------------------------------------------------------
 
@@ -75,7 +76,7 @@ class DeviceArray(np.lib.mixins.NDArrayOperatorsMixin):
     def empty(cls, shape, dtype):
         """A fresh C-contiguous array (uninitialised)."""
         dtype = np.dtype(dtype)
-        shape = tuple(int(size) for size in shape)
+        shape = tuple(map(int, shape))
         memory = runtime.backend().allocate(_layout.numel(shape) * dtype.itemsize)
         return cls(memory, 0, shape, _layout.contiguous_strides(shape), dtype)
 
@@ -106,7 +107,9 @@ class DeviceArray(np.lib.mixins.NDArrayOperatorsMixin):
 
     def pointer(self):
         """This view's first element as a kernel argument."""
-        return runtime.backend().pointer(self.memory, self.offset)
+        if self._pointer is None:
+            self._pointer = runtime.backend().pointer(self.memory, self.offset)
+        return self._pointer
 
     # -- layout -----------------------------------------------------------------------------
 
