@@ -1,14 +1,36 @@
 """Sorting on the device: ``np.sort``, ``np.argsort`` and ``np.unique``.
 
-Every sort here orders *indices*: the keys stay where they are (a contiguous copy, one
-segment of ``count`` keys per row being sorted, each key ``width`` values long) and are only
-read to compare. Two keys compare as numpy orders values (NaN after every number, -0.0
-equal to 0.0; a key of several values lexicographically), and equal keys by their index,
-so every key is distinct and any sorting network or merge gives the one stable order:
-``kind="stable"`` holds whatever kind is asked for (also a valid answer for numpy's
-unstable kinds).
+Every sort here computes an *order* (int64 indices, one segment of ``count`` keys per row
+being sorted, each key ``width`` values long) and moves the keys themselves only at the end
+(``gather``). Keys go in numpy's order (NaN after every number, -0.0 equal to 0.0; a key of
+several values lexicographically), and equal keys in index order: ``kind="stable"`` holds
+whatever kind is asked for (also a valid answer for numpy's unstable kinds). Two sorts
+give that order:
 
-Two stages, O(n log^2 n) work for a row of n:
+LSD radix sort (``_radix_order``), for rows of at least ``RADIX_MIN_COUNT`` keys of one
+numeric value (bool, integers, floats); O(n) work a byte of the key. ``radix_key`` maps
+each key to an unsigned integer of its width whose order is numpy's (floats: the sign bit
+set for positives, every bit flipped for negatives, -0.0 as 0.0, every NaN the largest
+key), then a pass per byte, least significant first, scatters the keys and their indices
+stably by that byte, so after the last pass they are in order of the whole key with ties
+in index order. A pass is three kernels over tiles of ``RADIX_TILE`` keys:
+
+1. ``radix_histogram_source``: each tile's count of each digit (shared-memory atomics);
+2. ``radix_scan_source``: per segment and digit, the running sum of those counts over the
+   tiles (where the tile's keys of that digit go among the segment's), and their total;
+3. ``radix_scatter_source``: each tile ranks its keys stably (warps take keys in index
+   order, 32 a round; ballots find the keys of the same digit in a round, shared counters
+   carry the counts over rounds and warps), sorts them in shared memory and writes each
+   key and index to its place: the segment's keys of smaller digits, plus the scanned
+   count, plus its rank.
+
+Passes ping-pong mapped keys and int32 indices between two buffers; the first reads the
+keys as given (index = position) and the last writes the int64 order.
+
+Comparison sort (``tile_sort_source``, ``merge_source``), for short rows, keys of several
+values (``np.unique`` along an axis) and anything else; O(n log^2 n). ``key_before``
+compares two keys through their indices, equal keys by index, so every key is distinct
+and any sorting network or merge gives the one stable order:
 
 1. ``tile_sort_source``: each block sorts a tile of up to ``TILE`` consecutive keys of one
    segment with a bitonic network in shared memory (barriers between its steps);
@@ -170,14 +192,332 @@ extern "C" __global__ void {name}(const {t}* keys, const i64* order, {t}* out, c
 """
 
 
+# -- LSD radix sort ----------------------------------------------------------------------------
+
+RADIX_BITS = 8  # bits of a digit: a pass per byte of the key
+RADIX = 1 << RADIX_BITS
+RADIX_THREADS = RADIX  # thread d of a block also handles digit d in the per-digit steps
+RADIX_ITEMS = 16  # keys a thread ranks per tile
+RADIX_TILE = RADIX_THREADS * RADIX_ITEMS
+WARPS = RADIX_THREADS // 32
+# Rows at least this long take the radix sort. A shorter row would still cost a whole tile
+# in every pass (3 launches a byte of the key), where the comparison sort needs one bitonic
+# launch and a few merges.
+RADIX_MIN_COUNT = RADIX_TILE
+_UNSIGNED_C = {1: "u8", 2: "unsigned short", 4: "unsigned int", 8: "unsigned long long"}
+# Bit patterns of +inf: a float's magnitude bits above it are a NaN.
+_INFINITY_BITS = {2: "0x7c00u", 4: "0x7f800000u", 8: "0x7ff0000000000000ull"}
+
+
+def _radix_sortable(keys):
+    """Does the radix sort take ``keys`` (segments, count, width)? One numeric value a key,
+    rows long enough to fill a tile, and indices that fit the int32 payload of the passes."""
+    _, count, width = keys.shape
+    return width == 1 and keys.dtype.kind in "biuf" and RADIX_MIN_COUNT <= count < 2**31
+
+
+def _radix_key(dtype):
+    """CUDA C of ``ukey`` (the unsigned type of the dtype's width) and ``radix_key``: a
+    key's storage bits to an unsigned integer whose order is numpy's order of the values.
+    Signed integers flip the sign bit; floats flip it for positives and every bit for
+    negatives, -0.0 becomes 0.0 (equal for numpy, so a stable sort keeps their order) and
+    every NaN the largest key (after +inf, as numpy sorts NaN last)."""
+    dtype = np.dtype(dtype)
+    u = _UNSIGNED_C[dtype.itemsize]
+    sign = f"(ukey)((ukey)1 << {8 * dtype.itemsize - 1})"
+    if dtype.kind == "f":
+        body = f"""const ukey magnitude = (ukey)(bits & (ukey)~{sign});
+    if (magnitude > (ukey){_INFINITY_BITS[dtype.itemsize]}) return (ukey)~(ukey)0;  // NaN, any sign or payload
+    if (magnitude == 0) return {sign};  // -0.0 as 0.0
+    return (bits & {sign}) ? (ukey)~bits : (ukey)(bits | {sign});"""
+    else:
+        body = {"b": "return (ukey)(bits != 0);", "u": "return bits;",
+                "i": f"return (ukey)(bits ^ {sign});"}[dtype.kind]
+    return f"""
+typedef {u} ukey;
+__device__ __forceinline__ ukey radix_key(const ukey bits) {{
+    {body}
+}}
+
+__device__ __forceinline__ int digit_of(const ukey key, const int shift) {{
+    return (int)(key >> shift) & {RADIX - 1};
+}}
+"""
+
+
+@functools.cache  # one text per variant: the kernel cache keys on it
+def radix_histogram_source(dtype):
+    """(name, source) of a pass's first kernel: ``counts[(segment * RADIX + d) * tiles + t]``
+    gets how many keys of tile ``t`` of the segment have digit ``d`` (the digit at ``shift``
+    of ``radix_key``). ``keys`` are the dtype's storage bits; a pass after the first reads
+    the already mapped keys as the unsigned dtype, whose ``radix_key`` keeps them."""
+    dtype = np.dtype(dtype)
+    name = kernels.kernel_name("radix_histogram", dtype.name)
+    return name, kernels.PRELUDE + _radix_key(dtype) + f"""
+extern "C" __global__ void {name}(const ukey* keys, const i64 segments,
+        const i64 count, const int tiles, const int shift, int* counts) {{
+    __shared__ int histogram[{RADIX}];
+    const int d = threadIdx.x;
+    histogram[d] = 0;
+    __syncthreads();
+    for (i64 block = blockIdx.x; block < segments * tiles; block += gridDim.x) {{
+        const i64 segment = block / tiles, start = (block % tiles) * {RADIX_TILE};
+        const int valid = (int)min(count - start, (i64){RADIX_TILE});
+        const ukey* tile_keys = keys + segment * count + start;
+        // A thread counts RADIX_ITEMS neighbouring keys and adds each run of one digit at once:
+        // keys that share a digit in long runs (sorted data, the zero high bytes of small
+        // integers) then make few atomics on one bin rather than one a key.
+        const int mine = (int)threadIdx.x * {RADIX_ITEMS};
+        int run_digit = 0, run = 0;
+        for (int p = mine; p < min(valid, mine + {RADIX_ITEMS}); ++p) {{
+            const int digit = digit_of(radix_key(tile_keys[p]), shift);
+            if (digit != run_digit && run > 0) {{
+                atomicAdd(&histogram[run_digit], run);
+                run = 0;
+            }}
+            run_digit = digit;
+            ++run;
+        }}
+        if (run > 0) atomicAdd(&histogram[run_digit], run);
+        __syncthreads();
+        counts[(segment * {RADIX} + d) * tiles + block % tiles] = histogram[d];
+        histogram[d] = 0;
+        __syncthreads();  // every bin is read and cleared before the next tile counts
+    }}
+}}
+"""
+
+
+@functools.cache  # one text per variant: the kernel cache keys on it
+def radix_scan_source():
+    """(name, source) of a pass's second kernel: each row of ``counts`` (a segment's
+    counts of one digit, one a tile) becomes its exclusive running sum, and ``totals[row]``
+    the row's sum. A warp scans a row, 32 tiles at a time (shuffles), carrying the sum."""
+    name = kernels.kernel_name("radix_scan")
+    return name, kernels.PRELUDE + f"""
+extern "C" __global__ void {name}(int* counts, const i64 rows, const int tiles, int* totals) {{
+    const int lane = threadIdx.x % 32;
+    const int width = min(tiles, 32);  // lanes a chunk fills: fewer shuffles for short rows
+    const i64 warps = (i64)gridDim.x * (blockDim.x / 32);
+    // row depends on the warp only, so all 32 lanes take every shuffle together
+    for (i64 row = ((i64)blockIdx.x * blockDim.x + threadIdx.x) / 32; row < rows; row += warps) {{
+        int* row_counts = counts + row * tiles;
+        int carry = 0;
+        for (int first = 0; first < tiles; first += 32) {{
+            const int t = first + lane;
+            const int value = t < tiles ? row_counts[t] : 0;
+            int inclusive = value;
+            for (int delta = 1; delta < width; delta *= 2) {{
+                const int before = __shfl_up_sync(0xffffffffu, inclusive, delta);
+                if (lane >= delta) inclusive += before;
+            }}
+            if (t < tiles) row_counts[t] = carry + inclusive - value;
+            if (t == tiles - 1) totals[row] = carry + inclusive;
+            if (first + 32 < tiles) carry += __shfl_sync(0xffffffffu, inclusive, 31);
+        }}
+    }}
+}}
+"""
+
+
+_RANKING = f"""
+// Lanes of the warp whose digit equals this lane's: a ballot per digit bit keeps the lanes
+// that agree on it (match-any from ballots).
+__device__ __forceinline__ unsigned int same_digit_lanes(const int digit) {{
+    unsigned int lanes = 0xffffffffu;
+    for (int bit = 0; bit < {RADIX_BITS}; ++bit) {{
+        const bool set = (digit >> bit) & 1;
+        const unsigned int agree = __ballot_sync(0xffffffffu, set);
+        lanes &= set ? agree : ~agree;
+    }}
+    return lanes;
+}}
+
+// Set bits of x (SWAR: plain arithmetic, as the host emulation has no __popc).
+__device__ __forceinline__ int bit_count(unsigned int x) {{
+    x = x - ((x >> 1) & 0x55555555u);
+    x = (x & 0x33333333u) + ((x >> 2) & 0x33333333u);
+    return (int)((((x + (x >> 4)) & 0x0f0f0f0fu) * 0x01010101u) >> 24);
+}}
+
+// Exclusive sum over the block's threads ({RADIX_THREADS}, in warps of 32): shuffles within a warp,
+// then the totals of the warps before, through ``warp_sums`` (a shared array, one int a warp).
+__device__ int block_exclusive_sum(const int value, int* warp_sums) {{
+    const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
+    int inclusive = value;
+    for (int delta = 1; delta < 32; delta *= 2) {{
+        const int before = __shfl_up_sync(0xffffffffu, inclusive, delta);
+        if (lane >= delta) inclusive += before;
+    }}
+    if (lane == 31) warp_sums[warp] = inclusive;
+    __syncthreads();
+    int before = 0;
+    for (int w = 0; w < warp; ++w) before += warp_sums[w];
+    __syncthreads();  // every warp total is read before the next call writes them
+    return before + inclusive - value;
+}}
+"""
+
+
+@functools.cache  # one text per variant: the kernel cache keys on it
+def radix_scatter_source(dtype, first, last):
+    """(name, source) of a pass's last kernel: every key of each tile moves to its place
+    in the order of its digit at ``shift``, stably, with its index.
+
+    A key's place is the segment's keys of smaller digits (the exclusive sum of the row
+    totals over digits), plus the keys of its digit in earlier tiles (the scanned
+    ``counts``), plus those before it in its tile. Ranking in a tile: warp w holds keys
+    w * 32 * RADIX_ITEMS onwards, 32 a round (lane = key), so keys go by in index order;
+    in each round a key counts its lanes of the same digit below it (ballots), on top of
+    the warp's count of that digit from earlier rounds (shared ``warp_counts``). Per digit,
+    the warps' counts then become running sums, offset by the tile's keys of smaller digits.
+    The tile is sorted in shared memory first (keys, then indices) so that neighbouring
+    threads write neighbouring places.
+
+    ``first``: ``keys`` are the dtype's storage bits, mapped by ``radix_key`` here, and a
+    key's index is its position; later passes read the mapped keys (the unsigned dtype) and
+    ``index``. ``last``: ``index_out`` is the int64 order and no keys are written."""
+    dtype = np.dtype(dtype)
+    name = kernels.kernel_name("radix_scatter", dtype.name, *(["first"] if first else []), *(["last"] if last else []))
+    index_t = "i64" if last else "int"
+    slot_t = "i64" if last else "unsigned long long" if dtype.itemsize == 8 else "unsigned int"
+    index_in = "" if first else "const int* index, "
+    keys_out = "" if last else "ukey* keys_out, "
+    load_index = "(int)(start + p)" if first else "index[segment * count + start + p]"
+    sort_key = "" if last else "sorted[slot[i]] = key[i];"
+    store_keys = "" if last else f"""for (int j = threadIdx.x; j < valid; j += {RADIX_THREADS}) {{
+            keys_out[segment * count + digit_place[sorted_digit[j]] + j] = (ukey)sorted[j];
+        }}
+        __syncthreads();  // the keys are read before the indices overwrite them"""
+    # Blocks an SM keeps resident: as many as the registers allow without spills (ptxas, sm_90).
+    resident = 3 if dtype.itemsize <= 4 else 2
+    return name, kernels.PRELUDE + _radix_key(dtype) + _RANKING + f"""
+extern "C" __launch_bounds__({RADIX_THREADS}, {resident}) __global__ void {name}(const ukey* keys, {index_in}
+        const i64 segments, const i64 count, const int tiles, const int shift, const int* counts, const int* totals,
+        {keys_out}{index_t}* index_out) {{
+    __shared__ int warp_counts[{WARPS}][{RADIX}];  // per warp and digit: keys ranked, later their offset
+    __shared__ int digit_place[{RADIX}];  // a digit's place in the segment less its first slot in the tile
+    __shared__ int warp_sums[{WARPS}];
+    __shared__ {slot_t} sorted[{RADIX_TILE}];  // the tile in digit order: keys (but in the last pass), then indices
+    __shared__ unsigned char sorted_digit[{RADIX_TILE}];  // the digit of each sorted key
+    const int lane = threadIdx.x % 32, warp = threadIdx.x / 32, d = threadIdx.x;
+    const unsigned int lanes_below = (1u << lane) - 1, lanes_above = ~((2u << lane) - 1);
+    for (i64 block = blockIdx.x; block < segments * tiles; block += gridDim.x) {{
+        const i64 segment = block / tiles, tile = block % tiles, start = tile * {RADIX_TILE};
+        const int valid = (int)min(count - start, (i64){RADIX_TILE});
+        for (int w = 0; w < {WARPS}; ++w) warp_counts[w][d] = 0;
+        __syncthreads();
+        ukey key[{RADIX_ITEMS}];
+        for (int i = 0; i < {RADIX_ITEMS}; ++i) {{
+            const int p = (warp * {RADIX_ITEMS} + i) * 32 + lane;
+            // past the row: the largest key, ranked after every real key of its digit
+            key[i] = p < valid ? radix_key(keys[segment * count + start + p]) : (ukey)~(ukey)0;
+        }}
+        int rank[{RADIX_ITEMS}];
+        for (int i = 0; i < {RADIX_ITEMS}; ++i) {{
+            const int digit = digit_of(key[i], shift);
+            // a round wholly past the row is all largest keys: no ballots needed
+            const bool padding = (warp * {RADIX_ITEMS} + i) * 32 >= valid;
+            const unsigned int peers = padding ? 0xffffffffu : same_digit_lanes(digit);
+            const int earlier = warp_counts[warp][digit];
+            rank[i] = earlier + bit_count(peers & lanes_below);
+            __syncwarp();  // every peer has read the count before the last one moves it on
+            if ((peers & lanes_above) == 0) warp_counts[warp][digit] = rank[i] + 1;
+            __syncwarp();  // the next round reads the moved counts
+        }}
+        __syncthreads();
+        int in_tile = 0;
+        for (int w = 0; w < {WARPS}; ++w) in_tile += warp_counts[w][d];
+        const int tile_start = block_exclusive_sum(in_tile, warp_sums);
+        const i64 row = segment * {RADIX} + d;
+        const int segment_start = block_exclusive_sum(totals[row], warp_sums);
+        digit_place[d] = segment_start + counts[row * tiles + tile] - tile_start;
+        for (int w = 0, running = tile_start; w < {WARPS}; ++w) {{
+            const int c = warp_counts[w][d];
+            warp_counts[w][d] = running;
+            running += c;
+        }}
+        __syncthreads();
+        int slot[{RADIX_ITEMS}];
+        for (int i = 0; i < {RADIX_ITEMS}; ++i) {{
+            const int digit = digit_of(key[i], shift);
+            slot[i] = warp_counts[warp][digit] + rank[i];
+            sorted_digit[slot[i]] = (unsigned char)digit;
+            {sort_key}
+        }}
+        __syncthreads();
+        {store_keys}
+        for (int i = 0; i < {RADIX_ITEMS}; ++i) {{
+            const int p = (warp * {RADIX_ITEMS} + i) * 32 + lane;
+            if (p < valid) sorted[slot[i]] = {load_index};
+        }}
+        __syncthreads();
+        for (int j = threadIdx.x; j < valid; j += {RADIX_THREADS}) {{
+            index_out[segment * count + digit_place[sorted_digit[j]] + j] = ({index_t})sorted[j];
+        }}
+    }}
+}}
+"""
+
+
+def _radix_sources(dtype):
+    """The (name, source) pairs of a radix sort of ``dtype``, pass by pass:
+    (histogram, scan, scatter) for each byte of the key."""
+    dtype = np.dtype(dtype)
+    unsigned = np.dtype(f"uint{8 * dtype.itemsize}")
+    passes = dtype.itemsize * 8 // RADIX_BITS
+    sources = []
+    for number in range(passes):
+        first, last = number == 0, number == passes - 1
+        read = dtype if first else unsigned
+        sources.append((radix_histogram_source(read), radix_scan_source(), radix_scatter_source(read, first, last)))
+    return sources
+
+
+def _radix_order(keys):
+    """``sort_order`` by an LSD radix sort: a pass per byte of the key, least significant
+    first, each a stable scatter by that byte, so that the last pass leaves the keys in
+    numpy's order and equal keys in index order. Passes ping-pong the mapped keys and
+    int32 indices between two buffers; the last writes the int64 order."""
+    segments, count, _ = keys.shape
+    tiles = (count + RADIX_TILE - 1) // RADIX_TILE
+    blocks = (min(segments * tiles, GRID_LIMIT),)
+    rows = segments * RADIX
+    counts = DeviceArray.empty((rows * tiles,), np.int32)
+    totals = DeviceArray.empty((rows,), np.int32)
+    order = DeviceArray.empty((segments, count), np.int64)
+    sources = _radix_sources(keys.dtype)
+    unsigned = np.dtype(f"uint{8 * keys.dtype.itemsize}")
+    buffers = [(DeviceArray.empty((segments, count), unsigned), DeviceArray.empty((segments, count), np.int32))
+               for _ in range(min(len(sources) - 1, 2))]
+    # What each pass reads: the keys as given (their index is their position), then a buffer.
+    reads = [(keys,)] + [buffers[number % 2] for number in range(len(sources) - 1)]
+    writes = reads[1:] + [(order,)]
+    shape = (np.int64(segments), np.int64(count), np.int32(tiles))
+    for number, (kernel_sources, read, write) in enumerate(zip(sources, reads, writes)):
+        (histogram, histogram_source), (scan, scan_source), (scatter, scatter_source) = kernel_sources
+        shift = np.int32(number * RADIX_BITS)
+        runtime.kernel(histogram_source, histogram)(blocks, (RADIX_THREADS,),
+                                                    (read[0].pointer(), *shape, shift, counts.pointer()))
+        runtime.kernel(scan_source, scan)((min((rows + WARPS - 1) // WARPS, GRID_LIMIT),), (RADIX_THREADS,),
+                                          (counts.pointer(), np.int64(rows), np.int32(tiles), totals.pointer()))
+        runtime.kernel(scatter_source, scatter)(blocks, (RADIX_THREADS,),
+                                                (*(array.pointer() for array in read), *shape, shift, counts.pointer(),
+                                                 totals.pointer(), *(array.pointer() for array in write)))
+    return order
+
+
 def _blocks(n):
     return max(1, min((n + THREADS - 1) // THREADS, GRID_LIMIT))
 
 
 def sort_order(keys):
     """The stable sorted order of each segment of ``keys``, a contiguous DeviceArray of shape
-    (segments, count, width): int64 indices, shape (segments, count)."""
+    (segments, count, width): int64 indices, shape (segments, count). Long rows of single
+    numeric values take the radix sort, the rest the tile sort and merges."""
     segments, count, width = keys.shape
+    if segments and _radix_sortable(keys):
+        return _radix_order(keys)
     order = DeviceArray.empty((segments, count), np.int64)
     if order.size == 0:
         return order
@@ -393,9 +733,14 @@ def unique(ar, return_index=False, return_inverse=False, return_counts=False, ax
 
 def compile_tier_sources():
     """The sort and unique kernels for the NVRTC compile tier: every dtype family (bool, an
-    unsigned, signed integers, half, float, double)."""
+    unsigned, signed integers, half, float, double), and every radix sort kernel of every
+    dtype the radix sort takes."""
     sources = [unique_counts_source()]
     for dtype in ("bool", "uint8", "int16", "int64", "float16", "float32", "float64"):
         sources += [tile_sort_source(dtype), merge_source(dtype), gather_source(dtype),
                     unique_marks_source(dtype), unique_scatter_source(dtype)]
-    return sources
+    radix = {}  # by name: the passes of the dtypes of one width share kernels
+    for dtype in ("bool", "uint8", "int8", "uint16", "int16", "float16", "uint32", "int32", "float32", "uint64",
+                  "int64", "float64"):
+        radix.update((name, source) for kernel_sources in _radix_sources(dtype) for name, source in kernel_sources)
+    return sources + list(radix.items())
