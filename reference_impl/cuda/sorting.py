@@ -333,13 +333,6 @@ __device__ __forceinline__ unsigned int same_digit_lanes(const int digit) {{
     return lanes;
 }}
 
-// Set bits of x (SWAR: plain arithmetic, as the host emulation has no __popc).
-__device__ __forceinline__ int bit_count(unsigned int x) {{
-    x = x - ((x >> 1) & 0x55555555u);
-    x = (x & 0x33333333u) + ((x >> 2) & 0x33333333u);
-    return (int)((((x + (x >> 4)) & 0x0f0f0f0fu) * 0x01010101u) >> 24);
-}}
-
 // Exclusive sum over the block's threads ({RADIX_THREADS}, in warps of 32): shuffles within a warp,
 // then the totals of the warps before, through ``warp_sums`` (a shared array, one int a warp).
 __device__ int block_exclusive_sum(const int value, int* warp_sums) {{
@@ -420,7 +413,7 @@ extern "C" __launch_bounds__({RADIX_THREADS}, {resident}) __global__ void {name}
             const bool padding = (warp * {RADIX_ITEMS} + i) * 32 >= valid;
             const unsigned int peers = padding ? 0xffffffffu : same_digit_lanes(digit);
             const int earlier = warp_counts[warp][digit];
-            rank[i] = earlier + bit_count(peers & lanes_below);
+            rank[i] = earlier + __popc(peers & lanes_below);
             __syncwarp();  // every peer has read the count before the last one moves it on
             if ((peers & lanes_above) == 0) warp_counts[warp][digit] = rank[i] + 1;
             __syncwarp();  // the next round reads the moved counts
@@ -599,7 +592,9 @@ def argsort(a, axis=-1, kind=None, order=None, *, stable=None):
         return DeviceArray.from_host(np.zeros(1, np.intp))
     a, axis = _sort_axis(a, axis)
     keys, moved_shape, axes = _rows(a, axis)
-    return _put_back(sort_order(keys), moved_shape, axes)
+    order = _put_back(sort_order(keys), moved_shape, axes)
+    order.index_bound = a.shape[axis]  # so gathering the sorted values needs no bounds check
+    return order
 
 
 # -- unique ------------------------------------------------------------------------------------

@@ -360,10 +360,10 @@ def test_take_along_axis_broadcasts_and_raises_numpys_errors():
             raises_like(error, lambda arr=arr, idx=idx: np.take_along_axis(device(arr), device(idx), 1))
 
 
-def test_an_arg_reductions_indices_are_used_without_a_bounds_check(monkeypatch):
+def test_an_arg_reductions_and_argsorts_indices_are_used_without_a_bounds_check(monkeypatch):
     """A bounds check reads the device (waiting for every queued kernel); the indices argmax
-    just made are known to fit its axis, so max(dim) gathers its values without one. The same
-    indices copied (no longer known to fit) are checked again."""
+    or argsort just made are known to fit their axis, so max(dim) and sort gather their values
+    without one. The same indices copied (no longer known to fit) are checked again."""
     host = values_of((5, 7), np.float32)
     dev = device(host)
     picked = np.argmax(dev, axis=1, keepdims=True)
@@ -377,6 +377,10 @@ def test_an_arg_reductions_indices_are_used_without_a_bounds_check(monkeypatch):
     assert len(reads) == 1
     assert_same(values, np.take_along_axis(host, np.argmax(host, axis=1, keepdims=True), 1))
     assert np.argmax(dev, axis=None).index_bound == 35 and picked.reshape(5).index_bound is None
+    order = np.argsort(dev, axis=0)
+    reads.clear()
+    assert_same(np.take_along_axis(dev, order, 0), np.sort(host, axis=0))
+    assert len(reads) == 1  # assert_same's own read of the result, no bounds check
 
 
 @pytest.mark.parametrize("axis, mode", [(None, "raise"), (0, "raise"), (1, "raise"), (-1, "wrap"), (0, "clip")])

@@ -131,6 +131,9 @@ inline unsigned int __umulhi(unsigned int a, unsigned int b) {
     return (unsigned int)(((unsigned long long)a * b) >> 32);
 }
 
+// Set bits of a 32-bit word (one instruction on a GPU).
+inline int __popc(unsigned int x) { return __builtin_popcount(x); }
+
 inline float __int_as_float(int i) {
     float f;
     std::memcpy(&f, &i, sizeof f);
