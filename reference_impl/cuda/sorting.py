@@ -547,14 +547,19 @@ def _rows(a, axis):
     that puts it there) for sorting ``a`` along ``axis``."""
     axes = [d for d in range(a.ndim) if d != axis] + [axis]
     moved = a.transpose(axes)
-    keys = DeviceArray.empty(moved.shape, a.dtype)
-    np.copyto(keys, moved)  # the copy kernel reads any layout; the sort reads rows in a line
+    keys = moved  # the sorts only read their keys: rows already in a line need no copy
+    if not moved.is_c_contiguous():
+        keys = DeviceArray.empty(moved.shape, a.dtype)
+        np.copyto(keys, moved)  # the copy kernel reads any layout; the sort reads rows in a line
     n = a.shape[axis]
     return keys.reshape(_layout.numel(moved.shape[:-1]), n, 1), moved.shape, axes
 
 
 def _put_back(rows, moved_shape, axes):
-    """A C-contiguous array in the original axis order from rows sorted with the axis last."""
+    """A C-contiguous array in the original axis order from rows sorted with the axis last
+    (a new array: ``rows`` itself where the axis was last already)."""
+    if axes == list(range(len(axes))):
+        return rows.reshape(moved_shape)
     result = DeviceArray.empty([moved_shape[axes.index(d)] for d in range(len(axes))], rows.dtype)
     np.copyto(result.transpose(axes), rows.reshape(moved_shape))
     return result
