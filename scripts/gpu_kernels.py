@@ -10,6 +10,8 @@ data. For every op the script checks that the results agree, then times, each as
 - *ours*: the whole op (Python dispatch, dtype resolution, allocation, every launch);
 - *ours, kernels only*: the kernel launches the op made, recorded (a wrapper around
   ``runtime.kernel``) and replayed back to back, so no Python runs between them;
+- *ours, host work*: the whole op with every launch a no-op (``NoLaunches``), in microseconds:
+  what an idle GPU waits for before the op's first kernel;
 - *torch*: the whole torch op.
 
 The reference for memory-bound ops is the measured device-to-device copy bandwidth (torch's
@@ -20,7 +22,8 @@ of torch.cuda; a row passes when the whole op (not only its kernels) meets its t
 
 Without a GPU (no CUDA for torch) the same script runs end to end at small sizes: reference_impl
 on the emulated CUDA device (``REFERENCE_IMPL_CUDA=emulate``: the same kernels compiled by g++),
-torch on the CPU. Its timings are then meaningless; only the agreement column counts.
+torch on the CPU. Its timings are then meaningless; only the agreement and host-work columns
+count (host work is the same Python as on a GPU, less CuPy's launch calls).
 ``--small`` picks the small sizes on a GPU too (a quick check of the script).
 
 Writes the markdown table to RESULTS.md (and stdout). Exits 1 when a result disagrees or an op
@@ -183,6 +186,51 @@ class Launches:
         return ", ".join(f"{short} x{count}" if count > 1 else short for short, count in counts.items())
 
 
+class NoLaunches:
+    """While active, kernel launches do nothing (kernels still compile, outside the timing):
+    an op then costs its host work alone (dtype rules, planning, allocation, launch arguments),
+    which a GPU left idle waits for before the op's first kernel. It needs no GPU."""
+
+    def __enter__(self):
+        self._kernel = compile_kernel = runtime.kernel
+
+        def idle_kernel(source, name):
+            compile_kernel(source, name)
+            return lambda *args, **options: None
+
+        setattr(runtime, "kernel", idle_kernel)
+        runtime.clear_plans()  # cached plans hold the real kernels
+        return self
+
+    def __exit__(self, *exc):
+        setattr(runtime, "kernel", self._kernel)
+        runtime.clear_plans()
+
+
+def host_microseconds(run, seconds=0.05, trials=5):
+    """``run()``'s host work in microseconds: the fastest of ``trials`` batches of about
+    ``seconds`` each, with every launch a no-op."""
+    with NoLaunches():
+        run()  # plans and compiles
+        repeat = 1
+        while True:
+            started = time.perf_counter()
+            for _ in range(repeat):
+                run()
+            elapsed = time.perf_counter() - started
+            if elapsed >= seconds / 10 or repeat >= 10**5:
+                break
+            repeat *= 10
+        repeat = max(1, int(repeat * seconds / max(elapsed, 1e-9)))
+        best = math.inf
+        for _ in range(trials):
+            started = time.perf_counter()
+            for _ in range(repeat):
+                run()
+            best = min(best, (time.perf_counter() - started) / repeat)
+    return best * 1e6
+
+
 # -- agreement -------------------------------------------------------------------------------------
 
 def as_torch(result, device):
@@ -304,6 +352,7 @@ class Row:
     ours: float | None = None
     kernels: float | None = None
     torch: float | None = None
+    host: float | None = None  # microseconds of host work (NoLaunches)
     notes: str = ""
 
 
@@ -340,6 +389,7 @@ def measure(op, ours_data, their_data, device, clocks, trials, repeat):
     else:
         row.notes = "no kernel of ours (cuBLAS)"
     del kept, launches
+    row.host = with_env(op.env, lambda: host_microseconds(lambda: op.run(ri, ours_data)))
     op.run(torch, their_data)
     row.torch = median_ms(lambda: op.run(torch, their_data), their_clock, trials)
     ran_on_host = {name: count - fallbacks.get(name, 0) for name, count in ri_cuda.host_fallbacks().items()
@@ -389,12 +439,12 @@ def fmt(value, spec):
 
 
 def table(rows, bandwidth, meaningful):
-    lines = ["| op | agrees | ours (ms) | ours, kernels only (ms) | torch (ms) | ours / torch | "
+    lines = ["| op | agrees | ours (ms) | ours, kernels only (ms) | ours, host work (µs) | torch (ms) | ours / torch | "
              "% copy BW: ours | kernels only | torch | targets | result | notes |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for row in rows:
         if row.ours is None:
-            lines.append(f"| {row.op.label} | {row.agrees} | - | - | - | - | - | - | - | - | - | {row.notes} |")
+            lines.append(f"| {row.op.label} | {row.agrees} | - | - | - | - | - | - | - | - | - | - | {row.notes} |")
             continue
         moved = row.op.moved
         shares = [fmt(share(moved, ms, bandwidth) if moved and ms else None, ".0f") for ms in
@@ -403,7 +453,8 @@ def table(rows, bandwidth, meaningful):
         if not meaningful:
             result = "n/a"  # see the note above the table
         lines.append(f"| {row.op.label} | {row.agrees} | {fmt(row.ours, '.3f')} | {fmt(row.kernels, '.3f')} | "
-                     f"{fmt(row.torch, '.3f')} | {row.ours / row.torch:.2f} | {' | '.join(shares)} | {targets} | "
+                     f"{fmt(row.host, '.0f')} | {fmt(row.torch, '.3f')} | {row.ours / row.torch:.2f} | "
+                     f"{' | '.join(shares)} | {targets} | "
                      f"{result} | {row.notes} |")
     return lines
 
@@ -441,7 +492,8 @@ def main(argv=None):
         head += ["**Timings here are meaningless**: " + (
             "no GPU, so reference_impl ran on the emulated CUDA device (REFERENCE_IMPL_CUDA=emulate, the same "
             "kernels compiled by g++ and run on the CPU) and torch on the CPU, at small sizes."
-            if not ON_GPU else f"small sizes or backend {backend.name}.") + " Only the agreement column counts.", ""]
+            if not ON_GPU else f"small sizes or backend {backend.name}.")
+            + " Only the agreement and host-work columns count.", ""]
     head += [
         f"reference_impl backend: REFERENCE_IMPL_CUDA={backend.name}; sizes: vectors of {n:,} float32 "
         f"({sizes.side}x{sizes.side} matrices), matmul {sizes.matmul}, sort {sizes.sort:,}; median of {trials} "
@@ -452,7 +504,9 @@ def main(argv=None):
         "",
     ]
     legend = ("ours: the whole op as user code calls it; kernels only: the same op's recorded kernel launches "
-              "replayed back to back (ours minus that is Python and launch overhead); % copy BW: the bytes the op "
+              "replayed back to back (ours minus that is Python and launch overhead); host work: the whole op with "
+              "every launch a no-op, the fastest of 5 batches (meaningful without a GPU too: the time an idle GPU "
+              "waits before the op's first kernel, less the launch calls themselves); % copy BW: the bytes the op "
               "must move over its time, against the reference bandwidth. A row passes when the whole op meets its "
               "targets.")
 
