@@ -115,7 +115,7 @@ template <typename T> __device__ __forceinline__ ri_arg<T> ri_argmin_step(ri_arg
 """
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # each is a module constant: identity is equality (and a cheap hash)
 class Reduction:
     """A reduction as CuPy's ReductionKernel describes one, in C expressions.
 
