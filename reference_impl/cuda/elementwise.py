@@ -195,9 +195,9 @@ def _elementwise_source(name, body, in_dtypes, in_compute, out_dtypes, out_compu
     ``int`` when every offset fits in 32 bits, which makes the strided walk's divisions cheaper.
 
     Each thread takes ITEMS elements ``blockDim.x`` apart, so a warp's accesses stay
-    coalesced, and loads all of them before computing any: ITEMS loads in flight per thread
-    is what keeps a GPU's memory busy (one load at a time leaves a quarter of its bandwidth
-    unused on an H200).
+    coalesced, and loads all of them before computing any: ITEMS loads in flight per thread,
+    to keep a GPU's memory busy (with one element a thread, our copy kernel reached 76% of an
+    H200's copy bandwidth, torch's 99%).
     """
     dtypes = list(in_dtypes) + list(out_dtypes)
     count = len(dtypes)
