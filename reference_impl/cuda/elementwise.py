@@ -20,6 +20,7 @@ from .device_array import _FUNCTIONS, DeviceArray, implements
 
 THREADS = 256
 ITEMS = 4  # elements a thread takes per grid-stride step
+TILE = 32  # rows and columns of a tile the tiled entry point stages through shared memory
 MAX_BLOCKS = 65535
 # Below this, an index plus a grid-stride step cannot overflow a 32-bit int.
 _INT32_SAFE = 2**31 - MAX_BLOCKS * THREADS * ITEMS
@@ -177,76 +178,81 @@ def _compute_c(dtype):
     return "float" if dtype == np.float16 else kernels.C_TYPES[dtype.name]
 
 
-def elementwise_source(name, body, in_dtypes, in_compute, out_dtypes, out_compute, index_type="i64"):
+def elementwise_source(name, body, in_dtypes, in_compute, out_dtypes, out_compute, index_type="i64", tiled=False):
     """(kernel name, CUDA C source) of ``body`` over operands of the given storage dtypes
-    (generated once per variant: the text is the kernel cache's key)."""
-    return _elementwise_source(name, body, tuple(in_dtypes), tuple(in_compute), tuple(out_dtypes),
-                               tuple(out_compute), index_type)
+    (generated once per variant: the text is the kernel cache's key); ``tiled``: the tiled
+    kernel's source (``name_tiled``), else the one with the walking entry points."""
+    generate = _tiled_source if tiled else _walking_source
+    return generate(name, body, tuple(in_dtypes), tuple(in_compute), tuple(out_dtypes), tuple(out_compute),
+                    index_type)
+
+
+def _kernel_parts(name, in_dtypes, in_compute, out_dtypes, out_compute, index_type):
+    """(kernel name, header, parameter list) shared by an op's kernels. Operands are passed
+    inputs first, then outputs; ``strides`` holds each operand's element strides (0 on
+    broadcast dims), ``ndim`` apiece, in the same order."""
+    dtypes = list(in_dtypes) + list(out_dtypes)
+    kernel = kernels.kernel_name("ew", name, *(d.name for d in dtypes), *(d.name for d in in_compute),
+                                 *(d.name for d in out_compute), index_type)
+    params = [f"{'const ' if k < len(in_dtypes) else ''}{kernels.C_TYPES[dtype.name]}* p{k}"
+              for k, dtype in enumerate(dtypes)]
+    signature = f"""(const i64 n, const int ndim, const unsigned int* dividers, const i64* shape,
+        const i64* strides, {", ".join(params)})"""
+    return kernel, kernels.HALF_HEADER if np.float16 in dtypes else "", signature
+
+
+def _compute_and_store(body, in_dtypes, in_compute, out_dtypes, out_compute, offsets):
+    """C statements for one element: input k's loaded value ``v{k}[u]`` converted to its
+    compute type as ``in{k}``, ``body``, and each output stored at ``offsets(k)``."""
+    lines = []
+    for k, (dtype, compute) in enumerate(zip(in_dtypes, in_compute)):
+        raw = f"(float)v{k}[u]" if dtype == np.float16 else f"v{k}[u]"
+        lines.append(f"const {_compute_c(compute)} in{k} = ({_compute_c(compute)}){raw};")
+    for j, compute in enumerate(out_compute):
+        lines.append(f"{_compute_c(compute)} out{j};")
+    lines.append(f"{body};")
+    for j, dtype in enumerate(out_dtypes):
+        k = len(in_dtypes) + j
+        value = f"out{j}" if dtype != np.float16 else f"(float)out{j}"
+        lines.append(f"p{k}[{offsets(k)}] = ({kernels.C_TYPES[dtype.name]}){value};")
+    return "\n                    ".join(lines)
 
 
 @functools.lru_cache(maxsize=4096)
-def _elementwise_source(name, body, in_dtypes, in_compute, out_dtypes, out_compute, index_type):
-    """(kernel name, CUDA C source) of ``body`` over operands of the given storage dtypes.
-
-    Operands are passed inputs first, then outputs; ``strides`` holds each operand's
-    element strides (0 on broadcast dims), ``ndim`` apiece, in the same order. The source
-    has two entry points with one signature: ``name`` walks any layout, and ``name_dense``
-    is for operands dense in one order, with no index arithmetic at all. ``index_type`` is
-    ``int`` when every offset fits in 32 bits, which makes the strided walk's divisions cheaper.
+def _walking_source(name, body, in_dtypes, in_compute, out_dtypes, out_compute, index_type):
+    """The source with two entry points of one signature: ``name`` walks any layout, and
+    ``name_dense`` is for operands dense in one order, with no index arithmetic at all.
+    ``index_type`` is ``int`` when every offset fits in 32 bits, which makes the strided
+    walk's divisions cheaper.
 
     Each thread takes ITEMS elements ``blockDim.x`` apart, so a warp's accesses stay
     coalesced, and loads all of them before computing any: ITEMS loads in flight per thread,
     to keep a GPU's memory busy (with one element a thread, our copy kernel reached 76% of an
     H200's copy bandwidth, torch's 99%).
     """
-    dtypes = list(in_dtypes) + list(out_dtypes)
-    count = len(dtypes)
-    kernel = kernels.kernel_name("ew", name, *(d.name for d in dtypes), *(d.name for d in in_compute),
-                                 *(d.name for d in out_compute), index_type)
-    params = []
-    for k, dtype in enumerate(dtypes):
-        constness = "const " if k < len(in_dtypes) else ""
-        params.append(f"{constness}{kernels.C_TYPES[dtype.name]}* p{k}")
-
-    def load(offsets):
-        return " ".join(f"v{k}[u] = p{k}[{offsets(k)}];" for k in range(len(in_dtypes)))
-
-    def compute_and_store(offsets):
-        lines = []
-        for k, (dtype, compute) in enumerate(zip(in_dtypes, in_compute)):
-            raw = f"(float)v{k}[u]" if dtype == np.float16 else f"v{k}[u]"
-            lines.append(f"const {_compute_c(compute)} in{k} = ({_compute_c(compute)}){raw};")
-        for j, compute in enumerate(out_compute):
-            lines.append(f"{_compute_c(compute)} out{j};")
-        lines.append(f"{body};")
-        for j, dtype in enumerate(out_dtypes):
-            k = len(in_dtypes) + j
-            value = f"out{j}" if dtype != np.float16 else f"(float)out{j}"
-            lines.append(f"p{k}[{offsets(k)}] = ({kernels.C_TYPES[dtype.name]}){value};")
-        return "\n                    ".join(lines)
+    kernel, header, signature = _kernel_parts(name, in_dtypes, in_compute, out_dtypes, out_compute, index_type)
+    count = len(in_dtypes) + len(out_dtypes)
 
     def items(offsets, walk=""):
         """The two passes over a thread's ITEMS elements: every load, then every result."""
+        load = " ".join(f"v{k}[u] = p{k}[{offsets(k)}];" for k in range(len(in_dtypes)))
         return f"""
             #pragma unroll
             for (int u = 0; u < {ITEMS}; ++u) {{
                 const index_t i = first + u * (index_t)blockDim.x;
-                if (i < count) {{ {walk}{load(offsets)} }}
+                if (i < count) {{ {walk}{load} }}
             }}
             #pragma unroll
             for (int u = 0; u < {ITEMS}; ++u) {{
                 const index_t i = first + u * (index_t)blockDim.x;
                 if (i < count) {{
-                    {compute_and_store(offsets)}
+                    {_compute_and_store(body, in_dtypes, in_compute, out_dtypes, out_compute, offsets)}
                 }}
             }}"""
 
-    header = kernels.HALF_HEADER if np.float16 in dtypes else ""
     walk = (f"strided_offsets32<{count}>(i, ndim, dividers, strides, at[u]); " if index_type == "int" else
             f"strided_offsets<{count}, index_t>(i, ndim, shape, strides, at[u]); ")
     values = " ".join(f"{kernels.C_TYPES[d.name]} v{k}[{ITEMS}];" for k, d in enumerate(in_dtypes))
-    signature = f"""(const i64 n, const int ndim, const unsigned int* dividers, const i64* shape,
-        const i64* strides, {", ".join(params)})"""
     arguments = ", ".join(["n", "ndim", "dividers", "shape", "strides"] + [f"p{k}" for k in range(count)])
     return kernel, header + kernels.PRELUDE + HELPERS + f"""
 template <bool dense>
@@ -263,9 +269,71 @@ __device__ __forceinline__ void {kernel}_walk{signature} {{
     }}
 }}
 
-// Two entry points, so that the dense loop is not given the registers the index walk needs.
+// Entry points of their own, so that the dense loop is not given the registers the index walk needs.
 extern "C" __global__ void {kernel}{signature} {{ {kernel}_walk<false>({arguments}); }}
 extern "C" __global__ void {kernel}_dense{signature} {{ {kernel}_walk<true>({arguments}); }}
+"""
+
+
+@functools.lru_cache(maxsize=4096)
+def _tiled_source(name, body, in_dtypes, in_compute, out_dtypes, out_compute, index_type):
+    """The source of ``name_tiled`` (the walking kernels' signature): two dims (rows, then
+    columns, the output's faster one) where some input runs along the rows in memory
+    (``A.t() + B``). Walking the output's order would read such an input a row apart from
+    lane to lane; instead a block stages its TILE x TILE tile through shared memory, read
+    along its own memory order, so that every global access of a warp is coalesced, as a
+    tiled transpose does. A source of its own: the barriers make the host emulation run its
+    threads as fibers, which the walking kernels do without."""
+    kernel, header, signature = _kernel_parts(name, in_dtypes, in_compute, out_dtypes, out_compute, index_type)
+    inputs, count = len(in_dtypes), len(in_dtypes) + len(out_dtypes)
+    staged = " ".join(f"const bool staged{k} = strides[{2 * k}] != 0 && (strides[{2 * k}] < 0 ? -strides[{2 * k}] : "
+                      f"strides[{2 * k}]) < (strides[{2 * k + 1}] < 0 ? -strides[{2 * k + 1}] : strides[{2 * k + 1}]);"
+                      for k in range(inputs))
+    tiles = " ".join(f"__shared__ {kernels.C_TYPES[d.name]} tile{k}[{TILE}][{TILE + 1}];"  # + 1: no bank conflicts
+                     for k, d in enumerate(in_dtypes))
+    walk = (f"strided_offsets32<{count}>(r * columns + c, 2, dividers, strides, at);" if index_type == "int" else
+            f"strided_offsets<{count}, index_t>(r * columns + c, 2, shape, strides, at);")
+    stage = " ".join(f"if (staged{k}) tile{k}[c - c0][r - r0] = p{k}[at[{k}]];" for k in range(inputs))
+    values = " ".join(f"{kernels.C_TYPES[d.name]} v{k}[1];" for k, d in enumerate(in_dtypes))
+    load = " ".join(f"v{k}[u] = staged{k} ? tile{k}[c - c0][r - r0] : p{k}[at[{k}]];" for k in range(inputs))
+    element = _compute_and_store(body, in_dtypes, in_compute, out_dtypes, out_compute, lambda k: f"at[{k}]")
+    return kernel + "_tiled", header + kernels.PRELUDE + HELPERS + f"""
+extern "C" __global__ void {kernel}_tiled{signature} {{
+    typedef {index_type} index_t;
+    {tiles}
+    (void)n; (void)ndim;
+    const index_t rows = (index_t)shape[0], columns = (index_t)shape[1];
+    {staged}
+    const index_t across = (columns + {TILE - 1}) / {TILE}, tiles = across * ((rows + {TILE - 1}) / {TILE});
+    const int lane = threadIdx.x % {TILE}, step = blockDim.x / {TILE};
+    // The loop bound depends on the block only, so every thread reaches every barrier.
+    for (index_t t = blockIdx.x; t < tiles; t += gridDim.x) {{
+        const index_t r0 = t / across * {TILE}, c0 = t % across * {TILE};
+        // Staging: neighbouring threads take neighbouring rows (a staged input's memory order).
+        for (int j = threadIdx.x / {TILE}; j < {TILE}; j += step) {{
+            const index_t r = r0 + lane, c = c0 + j;
+            if (r < rows && c < columns) {{
+                index_t at[{count}];
+                {walk}
+                {stage}
+            }}
+        }}
+        __syncthreads();
+        // Results: neighbouring threads take neighbouring columns (the output's memory order).
+        for (int j = threadIdx.x / {TILE}; j < {TILE}; j += step) {{
+            const index_t r = r0 + j, c = c0 + lane;
+            if (r < rows && c < columns) {{
+                index_t at[{count}];
+                {walk}
+                const int u = 0;  // the one element of this thread's v arrays
+                {values}
+                {load}
+                {element}
+            }}
+        }}
+        __syncthreads();  // the tile is read before the next one is staged
+    }}
+}}
 """
 
 
@@ -314,14 +382,27 @@ def _launch_plan(backend, name, body, shape, operand_estrides, in_dtypes, in_com
     would otherwise cost more than a small kernel. ``backend`` keys the kernel's compilation."""
     n = _layout.numel(shape)
     layout = layout_arguments(shape, list(operand_estrides))
+    tiled = _against_the_output(layout, len(in_dtypes))
     kernel_name, source = elementwise_source(name, body, in_dtypes, in_compute, out_dtypes, out_compute,
-                                             layout.index_type)
+                                             layout.index_type, tiled)
     constants = (device_constant(layout.dividers, np.uint32), device_constant(layout.shape),
                  device_constant(layout.strides))
     arguments = (np.int64(n), np.int32(len(layout.shape)), *(array.pointer() for array in constants))
-    blocks = min(-(-n // (THREADS * ITEMS)), MAX_BLOCKS)
-    entry = kernel_name + "_dense" if layout.contiguous else kernel_name
-    return _LaunchPlan(runtime.kernel(source, entry), blocks, arguments, constants)
+    if tiled:
+        rows, columns = layout.shape
+        entry, blocks = kernel_name, -(-rows // TILE) * -(-columns // TILE)
+    else:
+        entry, blocks = kernel_name + ("_dense" if layout.contiguous else ""), -(-n // (THREADS * ITEMS))
+    return _LaunchPlan(runtime.kernel(source, entry), min(blocks, MAX_BLOCKS), arguments, constants)
+
+
+def _against_the_output(layout, inputs):
+    """Whether the layout is two dims (the output's faster one last) and some input runs along
+    the first in memory: the tiled entry point's case (``A.t() + B``). Its test is the kernel's."""
+    if len(layout.shape) != 2:
+        return False
+    return any(row != 0 and abs(row) < abs(column)
+               for row, column in zip(layout.strides[0:2 * inputs:2], layout.strides[1:2 * inputs:2]))
 
 
 class Layout(typing.NamedTuple):
@@ -500,7 +581,8 @@ def _has_loop(name, dtype):
 
 def compile_tier_sources():
     """Elementwise kernels for the NVRTC compile tier: every statement in float32 and float64,
-    the integer and bool statements, half precision, promotion, and both index widths."""
+    the integer and bool statements, half precision, promotion, both index widths, and the
+    tiled kernel."""
     f32, f64, f16 = np.dtype(np.float32), np.dtype(np.float64), np.dtype(np.float16)
     i64, u8, i8, boolean = np.dtype(np.int64), np.dtype(np.uint8), np.dtype(np.int8), np.dtype(np.bool_)
     sources = []
@@ -527,6 +609,10 @@ def compile_tier_sources():
         add(name, [f16] * arity, f16, boolean if name in PREDICATES else f16)
     add("add", [i8, f32], f32, f32)  # promotion: each operand converts on load
     add("copy", [f64], f16, f16, "int")
+    for name, inputs, compute, index_type in (("add", [f32, f32], f32, "int"), ("add", [f16, f16], f16, "i64"),
+                                              ("where", [boolean, f64, f64], f64, "int")):
+        sources.append(elementwise_source(name, statement(name, compute), inputs, [compute] * len(inputs), [compute],
+                                          [compute], index_type, tiled=True))
     return sources
 
 

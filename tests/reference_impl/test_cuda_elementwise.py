@@ -177,6 +177,24 @@ def test_results_land_right_in_outputs_of_any_dim_order(axes):
     np.testing.assert_array_equal(storage.get(), np.transpose(host * 3.0, axes))
 
 
+@pytest.mark.parametrize("first, second", [("float16", "float16"), ("int8", "float32"), ("bool", "int64")])
+def test_an_operand_transposed_against_the_result_goes_through_the_tiled_entry(first, second, monkeypatch):
+    rng = np.random.default_rng(5)
+    a = (rng.standard_normal((40, 35)) * 9).astype(first)
+    b = (rng.standard_normal((35, 40)) * 9).astype(second)
+    condition = rng.standard_normal((40, 35)) > 0
+    entries = []
+    kernel = runtime.kernel
+    monkeypatch.setattr(runtime, "kernel", lambda source, name: entries.append(name) or kernel(source, name))
+    runtime.clear_plans()
+    result = np.add(DeviceArray.from_host(b), DeviceArray.from_host(a).transpose())
+    np.testing.assert_array_equal(result.get(), np.add(b, a.T))
+    chosen = np.where(DeviceArray.from_host(condition).transpose(), DeviceArray.from_host(b),
+                      DeviceArray.from_host(a).transpose())
+    np.testing.assert_array_equal(chosen.get(), np.where(condition.T, b, a.T))
+    assert sum(name.endswith("_tiled") for name in entries) == 2
+
+
 def test_copyto_where_and_clip():
     target = DeviceArray.from_host(np.zeros(5, dtype=np.int32))
     np.copyto(target, DeviceArray.from_host(np.array([1.9, -2.7, 3.5, 4.0, 5.2])), casting="unsafe")

@@ -61,15 +61,17 @@ RNG = np.random.default_rng(0)
 # ---- elementwise ------------------------------------------------------------------------------
 
 
-def elementwise_kernel(name, in_dtypes, compute, out_dtype, index_type="i64", dense=False):
+def elementwise_kernel(name, in_dtypes, compute, out_dtype, index_type="i64", entry=""):
     """The kernel ``elementwise.elementwise`` generates for ufunc ``name``: every input
     converted to ``compute`` on load, the statement for that compute type, the output
-    computed in its own dtype; its entry point for any layout, or for dense operands."""
+    computed in its own dtype; its entry point for any layout, or ``entry`` ("_dense",
+    "_tiled")."""
     compute, out_dtype = np.dtype(compute), np.dtype(out_dtype)
+    tiled = entry == "_tiled"  # a source of its own, named by its one entry point
     name, source = elementwise.elementwise_source(
         name, elementwise.statement(name, compute), [np.dtype(d) for d in in_dtypes], [compute] * len(in_dtypes),
-        [out_dtype], [out_dtype], index_type)
-    return HostKernel(source, name + "_dense" if dense else name)
+        [out_dtype], [out_dtype], index_type, tiled)
+    return HostKernel(source, name if tiled else name + entry)
 
 
 def layout_of(inputs, out):
@@ -91,7 +93,7 @@ def run_elementwise(name, inputs, compute, out_dtype, index_type="i64"):
     """The kernel run as ``elementwise.launch`` runs it: the dense entry where the layout allows."""
     shape = np.broadcast_shapes(*(x.shape for x in inputs))
     dense = layout_of(inputs, np.zeros(shape, out_dtype)).contiguous
-    k = elementwise_kernel(name, [x.dtype for x in inputs], compute, out_dtype, index_type, dense)
+    k = elementwise_kernel(name, [x.dtype for x in inputs], compute, out_dtype, index_type, "_dense" if dense else "")
 
     def make_args():
         out = np.zeros(shape, out_dtype)
@@ -165,6 +167,33 @@ def test_any_layout_of_inputs_and_output(data):
         return elementwise_args([a, b], out), [out.base, out]
 
     np.testing.assert_array_equal(run_in_both_orders(k, GRID, BLOCK, make_args)[1], a - b)
+
+
+@pytest.mark.parametrize("rows, columns", [(45, 70), (32, 32), (2, 33), (70, 3)])
+def test_the_tiled_entry_stages_inputs_that_run_against_the_output(rows, columns):
+    """``A.t() + B`` and alike: an input whose memory runs along the rows goes through a shared
+    tile, the others are read in place; sizes that are no multiple of the tile, a reversed
+    input, and both thread orders (the tile is shared, so a missing barrier shows)."""
+    a = RNG.standard_normal((columns, rows)).T  # runs along the rows: staged
+    b = RNG.standard_normal((rows, columns))[:, ::-1]  # along the columns, reversed: read in place
+    out = np.zeros((rows, columns))
+    layout = layout_of([a, b], out)
+    assert elementwise._against_the_output(layout, 2)
+    k = elementwise_kernel("subtract", [np.float64, np.float64], np.float64, np.float64, layout.index_type, "_tiled")
+
+    def make_args():
+        target = np.zeros((rows, columns))
+        return elementwise_args([a, b], target), [target]
+
+    np.testing.assert_array_equal(run_in_both_orders(k, GRID, BLOCK, make_args)[0], a - b)
+
+
+def test_only_two_dim_layouts_with_an_input_against_the_output_are_tiled():
+    out = np.zeros((6, 5))
+    assert not elementwise._against_the_output(layout_of([np.ones((6, 5)), np.ones(5)], out), 2)  # broadcast
+    assert not elementwise._against_the_output(layout_of([np.ones((6, 5)), np.ones((6, 5))], out), 2)  # dense
+    cube = np.zeros((2, 3, 4))
+    assert not elementwise._against_the_output(layout_of([np.ones((4, 3, 2)).T], cube[:, ::-1]), 1)  # 3 dims
 
 
 def test_inputs_convert_on_load_to_numpys_promoted_type():
