@@ -3,6 +3,11 @@ C statement over ``in0, in1 …`` that assigns ``out0``, wrapped in a grid-strid
 finds each operand's element through ``strided_offset`` (so strided, transposed and
 broadcast operands all work) and converts between storage and compute types.
 
+A launch walks the dims in the output's memory order, merged where every operand allows
+(``layout_arguments``), and picks one of three entry points: ``_dense`` when that leaves
+every operand dense in one order (no index arithmetic), ``_tiled`` for two dims with an
+input running against the output (staged through shared memory), else the general walk.
+
 Every numpy ufunc reference_impl calls on a CUDA array lands in ``call_ufunc``, which
 resolves dtypes exactly as numpy would (so the op code's promotion rules hold on both
 devices), then launches the kernel for that statement and those dtypes. ``np.copyto``,
