@@ -58,6 +58,25 @@ def kernel(name_and_source):
 RNG = np.random.default_rng(0)
 
 
+@pytest.mark.skipif(not Path("/proc/self/maps").exists(), reason="counts the process's mappings in /proc (Linux)")
+def test_fiber_stacks_are_given_back_after_each_launch():
+    """A barrier kernel's library maps a stack for each fiber, two mappings a fiber with its
+    guard page. Kept after the launch, a hundred kernels of 256 threads would reach Linux's
+    limit on a process's mappings (65530), and every allocation would then fail."""
+    def mappings():
+        return len(Path("/proc/self/maps").read_text().splitlines())
+
+    kernels = [HostKernel(f'extern "C" __global__ void k{i}(float* x) {{ __syncthreads(); x[threadIdx.x] = {i}; }}',
+                          f"k{i}") for i in range(8)]
+    x = np.zeros(256, np.float32)
+    kernels[0](1, 256, (HostPointer(x),))
+    before = mappings()
+    for kernel in kernels[1:]:
+        kernel(1, 256, (HostPointer(x),))
+    assert mappings() - before < 7 * 64  # each library's own few mappings; kept stacks would add 512 apiece
+    assert (x == 7).all()
+
+
 # ---- elementwise ------------------------------------------------------------------------------
 
 

@@ -325,9 +325,8 @@ inline void fiber_main() {
     yield(Wait::exited);
 }
 
-// Enough stacks for ``count`` fibers, mapped once and reused by every later launch; the
-// page under each stack is left inaccessible, so an overflow faults rather than writing
-// into the next fiber's stack.
+// Enough stacks for ``count`` fibers, for one launch; the page under each stack is left
+// inaccessible, so an overflow faults rather than writing into the next fiber's stack.
 inline bool reserve_stacks(unsigned int count) {
     if (count <= fiber_capacity) return true;
     if (stacks) munmap(stacks, fiber_capacity * stack_stride);
@@ -343,6 +342,16 @@ inline bool reserve_stacks(unsigned int count) {
     fibers = new Fiber[count];
     fiber_capacity = count;
     return true;
+}
+
+// Give the stacks back after a launch. Each kernel's library has stacks of its own, and the
+// guard pages split them into two mappings a fiber: a process keeping every barrier kernel's
+// stacks would run into the kernel's limit on mappings (vm.max_map_count, 65530 by default)
+// after a hundred or so kernels, and then every allocation fails.
+inline void release_stacks() {
+    if (stacks) munmap(stacks, fiber_capacity * stack_stride);
+    delete[] fibers;
+    stacks = nullptr, fibers = nullptr, fiber_capacity = 0;
 }
 
 inline void resume(unsigned int fiber) {
@@ -462,7 +471,7 @@ inline void run_block_as_fibers(bool reverse) {
         } while (!failed && release_warps());
     } while (!failed && release_barrier());
 #ifdef __SANITIZE_ADDRESS__
-    // Fibers abandoned mid-kernel leave their frames' poison on stacks the next launch reuses.
+    // Fibers abandoned mid-kernel leave their frames' poison on memory a later mapping may reuse.
     if (failed) __asan_unpoison_memory_region(stacks, fiber_capacity * stack_stride);
 #endif
 }
@@ -606,6 +615,7 @@ inline int run_grid(const unsigned int* grid, const unsigned int* block, void (*
                     thread();
                 }
             }
+    if (with_fibers) release_stacks();
     if (failed) std::snprintf(error, error_size, "%s", message);
     return failed ? 1 : 0;
 }
