@@ -268,8 +268,7 @@ static ucontext_t scheduler_context;
 static void* scheduler_fake_stack;
 static const void* scheduler_stack_bottom;
 static std::size_t scheduler_stack_size;
-static char* stacks;  // fiber_capacity stacks, each above a guard page
-static unsigned int fiber_capacity;
+static char* stacks;  // fiber_count stacks, each above a guard page, while a launch runs
 static void (*thread_body)();
 static bool failed;
 static char message[1024];
@@ -325,22 +324,18 @@ inline void fiber_main() {
     yield(Wait::exited);
 }
 
-// Enough stacks for ``count`` fibers, for one launch; the page under each stack is left
-// inaccessible, so an overflow faults rather than writing into the next fiber's stack.
+// Stacks for ``count`` fibers, for one launch (``release_stacks`` gives them back after it);
+// the page under each stack is left inaccessible, so an overflow faults rather than writing
+// into the next fiber's stack.
 inline bool reserve_stacks(unsigned int count) {
-    if (count <= fiber_capacity) return true;
-    if (stacks) munmap(stacks, fiber_capacity * stack_stride);
-    delete[] fibers;
     void* mapped = mmap(nullptr, count * stack_stride, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (mapped == MAP_FAILED) {
-        stacks = nullptr, fibers = nullptr, fiber_capacity = 0;
         fail("cannot map %u fiber stacks of %zu bytes", count, stack_stride);
         return false;
     }
     stacks = static_cast<char*>(mapped);
     for (unsigned int i = 0; i < count; ++i) mprotect(stacks + i * stack_stride, 4096, PROT_NONE);
     fibers = new Fiber[count];
-    fiber_capacity = count;
     return true;
 }
 
@@ -349,9 +344,9 @@ inline bool reserve_stacks(unsigned int count) {
 // stacks would run into the kernel's limit on mappings (vm.max_map_count, 65530 by default)
 // after a hundred or so kernels, and then every allocation fails.
 inline void release_stacks() {
-    if (stacks) munmap(stacks, fiber_capacity * stack_stride);
+    if (stacks) munmap(stacks, fiber_count * stack_stride);
     delete[] fibers;
-    stacks = nullptr, fibers = nullptr, fiber_capacity = 0;
+    stacks = nullptr, fibers = nullptr;
 }
 
 inline void resume(unsigned int fiber) {
@@ -472,7 +467,7 @@ inline void run_block_as_fibers(bool reverse) {
     } while (!failed && release_barrier());
 #ifdef __SANITIZE_ADDRESS__
     // Fibers abandoned mid-kernel leave their frames' poison on memory a later mapping may reuse.
-    if (failed) __asan_unpoison_memory_region(stacks, fiber_capacity * stack_stride);
+    if (failed) __asan_unpoison_memory_region(stacks, fiber_count * stack_stride);
 #endif
 }
 
