@@ -74,9 +74,9 @@ def _shape_only(array):
 @implements(np.reshape)
 def reshape(a, shape=None, order="C", *, newshape=None, copy=None):
     """A view where the strides allow one (else a copy), reading in C or F order."""
-    if order == "C" and not copy and isinstance(shape, tuple) and a.is_c_contiguous() and \
+    if order == "C" and copy is None and isinstance(shape, tuple) and \
             all(type(size) is int and size >= 0 for size in shape) and _layout.numel(shape) == a.size:
-        return a.view_as(shape, _layout.contiguous_strides(shape))  # the common case, without numpy's checks
+        return a.reshape(shape)  # a shape numpy takes as it is: the same rule, without numpy's checks
     target = np.reshape(_shape_only(a), shape if shape is not None else newshape, order=order).shape
     if order == "A":
         order = "F" if _layout.is_contiguous(a.shape[::-1], a.estrides[::-1]) and not a.is_c_contiguous() else "C"
