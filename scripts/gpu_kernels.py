@@ -10,7 +10,7 @@ data. For every op the script checks that the results agree, then times, each as
 - *ours*: the whole op (Python dispatch, dtype resolution, allocation, every launch);
 - *ours, kernels only*: the kernel launches the op made, recorded (a wrapper around
   ``runtime.kernel``) and replayed back to back, so no Python runs between them;
-- *ours, host work*: the whole op with every launch a no-op (``NoLaunches``), in microseconds:
+- *ours, host work*: the whole op with every launch a no-op (``host_microseconds``), in microseconds:
   what an idle GPU waits for before the op's first kernel;
 - *torch*: the whole torch op.
 
@@ -31,6 +31,7 @@ fails, else 0: missed timing targets are reported, not errors.
 """
 
 import argparse
+import contextlib
 import math
 import os
 import statistics
@@ -134,6 +135,21 @@ def median_ms(run, clock, trials, repeat=1):
     return statistics.median(times)
 
 
+@contextlib.contextmanager
+def launching_through(wrap):
+    """While the block runs, ``runtime.kernel`` hands out ``wrap(compiled, name)`` in place of
+    each compiled kernel. Launch plans hold the kernels they looked up, so they are cleared on
+    the way in (launches look their kernels up again) and out (none keeps the wrapper)."""
+    compile_kernel = runtime.kernel
+    setattr(runtime, "kernel", lambda source, name: wrap(compile_kernel(source, name), name))
+    runtime.clear_plans()
+    try:
+        yield
+    finally:
+        setattr(runtime, "kernel", compile_kernel)
+        runtime.clear_plans()
+
+
 class Launches:
     """The kernel launches reference_impl makes while the ``with`` block runs, recorded as
     they go through ``runtime.kernel``, with every allocation made meanwhile kept alive, so
@@ -143,35 +159,31 @@ class Launches:
     def __init__(self):
         self.launches = []
         self.allocations = []
-        self._kernel = runtime.kernel
         self._backend = runtime.backend()
+        self._kernels = launching_through(self._recording)
+
+    def _recording(self, compiled, name):
+        def launch(grid, block, args, *rest, **options):
+            self.launches.append((name, compiled, grid, block, args, rest, options))
+            return compiled(grid, block, args, *rest, **options)
+
+        return launch
 
     def __enter__(self):
-        compile_kernel, allocate = self._kernel, self._backend.allocate
-
-        def recording_kernel(source, name):
-            compiled = compile_kernel(source, name)
-
-            def launch(grid, block, args, *rest, **options):
-                self.launches.append((name, compiled, grid, block, args, rest, options))
-                return compiled(grid, block, args, *rest, **options)
-
-            return launch
+        allocate = self._backend.allocate
 
         def recording_allocate(nbytes):
             memory = allocate(nbytes)
             self.allocations.append(memory)
             return memory
 
-        setattr(runtime, "kernel", recording_kernel)
         setattr(self._backend, "allocate", recording_allocate)
-        runtime.clear_plans()  # cached plans hold kernels from before: launches must look them up again
+        self._kernels.__enter__()
         return self
 
     def __exit__(self, *exc):
-        setattr(runtime, "kernel", self._kernel)
+        self._kernels.__exit__(*exc)
         del self._backend.allocate  # the instance attribute: the class's method shows again
-        runtime.clear_plans()  # no later launch may keep recording
 
     def replay(self):
         for _, compiled, grid, block, args, rest, options in self.launches:
@@ -186,31 +198,17 @@ class Launches:
         return ", ".join(f"{short} x{count}" if count > 1 else short for short, count in counts.items())
 
 
-class NoLaunches:
-    """While active, kernel launches do nothing (kernels still compile, outside the timing):
-    an op then costs its host work alone (dtype rules, planning, allocation, launch arguments),
-    which a GPU left idle waits for before the op's first kernel. It needs no GPU."""
-
-    def __enter__(self):
-        self._kernel = compile_kernel = runtime.kernel
-
-        def idle_kernel(source, name):
-            compile_kernel(source, name)
-            return lambda *args, **options: None
-
-        setattr(runtime, "kernel", idle_kernel)
-        runtime.clear_plans()  # cached plans hold the real kernels
-        return self
-
-    def __exit__(self, *exc):
-        setattr(runtime, "kernel", self._kernel)
-        runtime.clear_plans()
+def _idle(compiled, name):
+    """A launch that does nothing (the kernel is compiled, outside any timing)."""
+    return lambda *args, **options: None
 
 
 def host_microseconds(run, seconds=0.05, trials=5):
     """``run()``'s host work in microseconds: the fastest of ``trials`` batches of about
-    ``seconds`` each, with every launch a no-op."""
-    with NoLaunches():
+    ``seconds`` each, with every launch a no-op. That is what an op costs the host (dtype
+    rules, planning, allocation, launch arguments), which a GPU left idle waits for before
+    the op's first kernel; it needs no GPU."""
+    with launching_through(_idle):
         run()  # plans and compiles
         repeat = 1
         while True:
@@ -352,7 +350,7 @@ class Row:
     ours: float | None = None
     kernels: float | None = None
     torch: float | None = None
-    host: float | None = None  # microseconds of host work (NoLaunches)
+    host: float | None = None  # microseconds of host work (host_microseconds)
     notes: str = ""
 
 
