@@ -859,13 +859,18 @@ def cumprod_(self, dim, *, dtype=None):
 
 # -- sorting -------------------------------------------------------------------------------------------
 
-def _stable_order(array, axis, descending):
-    """Indices that sort ``array`` along ``axis``, ties in their original order, NaN as the largest."""
+def _sorted_along(array, axis, descending):
+    """(values, indices) of ``array`` sorted along ``axis``, ties in their original order, NaN as
+    the largest. The values are gathered with indices fresh from argsort, which on CUDA are
+    known to fit the axis: no bounds check, so no device read."""
     if not descending:
-        return np.argsort(array, axis=axis, kind="stable")
+        order = np.argsort(array, axis=axis, kind="stable")
+        return np.take_along_axis(array, order, axis), order
     # Sorting the reversed array ascending and reversing the result keeps ties in order.
-    flipped_order = np.argsort(np.flip(array, axis), axis=axis, kind="stable")
-    return array.shape[axis] - 1 - np.flip(flipped_order, axis)
+    flipped = np.flip(array, axis)
+    flipped_order = np.argsort(flipped, axis=axis, kind="stable")
+    values = np.flip(np.take_along_axis(flipped, flipped_order, axis), axis)
+    return values, array.shape[axis] - 1 - np.flip(flipped_order, axis)
 
 
 def _moved_back(axis, ndim):
@@ -887,8 +892,7 @@ def sort(input, dim=-1, descending=False, *, stable=False):
     sort (std::sort) along up to 16 elements; along more it may order ties differently."""
     axis = _layout.wrap_dim(dim, input.dim())
     array = input._array()
-    order = _stable_order(array, axis, descending) if array.ndim else np.zeros((), np.int64)
-    values = np.take_along_axis(array, order, axis) if array.ndim else array
+    values, order = _sorted_along(array, axis, descending) if array.ndim else (array, np.zeros((), np.int64))
     indices = _laid_out_like(input, order, _dtype.int64)
     shape = input.shape
     values = record(_laid_out_like(input, values, input.dtype), "sort", (input,),
@@ -931,8 +935,7 @@ def topk(input, k, dim=-1, largest=True, sorted=True):
     if input.dtype is _dtype.bool:
         raise _errors.topk_of_bool()
     if array.ndim:
-        order = _first(_stable_order(array, axis, descending=largest), k, axis)
-        values = np.take_along_axis(array, order, axis)
+        values, order = (_first(part, k, axis) for part in _sorted_along(array, axis, descending=largest))
     else:
         order, values = np.zeros((), np.int64), array.copy()
     indices = new_tensor(order, _dtype.int64)

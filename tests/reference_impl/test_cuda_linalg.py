@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import reference_impl as torch
-from reference_impl.cuda import linalg, sorting
+from reference_impl.cuda import linalg, runtime, sorting
 from reference_impl.cuda.device_array import DeviceArray, host_fallbacks
 
 from .cuda_backend import BACKEND, cuda_backend, requires_backend  # noqa: F401 (an autouse fixture)
@@ -495,6 +495,21 @@ def test_tensor_sort_topk_unique():
         for got, want in zip(torch.unique(integers_cuda, return_inverse=True, return_counts=True, dim=dim),
                              torch.unique(integers, return_inverse=True, return_counts=True, dim=dim)):
             np.testing.assert_array_equal(got.cpu().numpy(), want.numpy())
+
+
+@pytest.mark.parametrize("descending", [False, True])
+def test_tensor_sort_and_topk_never_read_the_device(monkeypatch, descending):
+    """A device read waits for every queued kernel. Gathering the sorted values with indices
+    fresh from argsort needs no bounds check, in either direction (a descending order computed
+    as n - 1 - flip(order) has no known bound, so the values are gathered before that step)."""
+    _, cuda = pair(with_ties_and_nans((3, 9), np.float32))
+    backend = runtime.backend()
+    reads = []
+    download = backend.download
+    monkeypatch.setattr(backend, "download", lambda *args: reads.append(args) or download(*args))
+    torch.sort(cuda, dim=0, descending=descending)
+    torch.topk(cuda, 4, largest=descending)
+    assert reads == []
 
 
 def test_tensor_nuclear_norm_and_its_gradient():
