@@ -9,6 +9,7 @@ from .compare import Divergence, Options, compare_traces, normalize_devices
 from .expectations import document_check, failed_claims
 from .given import check_examples
 from .gradcheck import settles, third_opinion
+from .isolation import IsolatedRunFailed, needs_isolation, run_trace_isolated
 from .sandbox import CaseCodeError
 from .trace import DEFAULT_TIME_LIMIT, CaseTimeout, Trace, run_trace
 
@@ -168,15 +169,20 @@ class Runner:
                 return CaseResult(case, SKIPPED, device, error=f"{device} is not available to {', '.join(missing)}")
             key = (case.id, case.code, case.seed, device, self.expected_device)
             if key not in self._expected_traces:
-                self._expected_traces[key] = run_trace(case, backends["expected"], device, self.time_limit,
-                                                       self.expected_device)
+                self._expected_traces[key] = self._trace(case, backends["expected"], device, self.expected_device)
             traces["expected"] = self._expected_traces[key]
-            traces["actual"] = run_trace(case, backends["actual"], device, self.time_limit, self.actual_device)
+            traces["actual"] = self._trace(case, backends["actual"], device, self.actual_device)
             return self._judge(case, device, traces)
-        except (CaseCodeError, CaseTimeout, BackendUnavailable) as error:
+        except (CaseCodeError, CaseTimeout, BackendUnavailable, IsolatedRunFailed) as error:
             return CaseResult(case, ERROR, device, traces=traces, error=str(error))
         except Exception:  # a harness bug must be reported without stopping other cases
             return CaseResult(case, ERROR, device, traces=traces, error="harness error:\n" + traceback.format_exc())
+
+    def _trace(self, case, backend, device, default_device):
+        """The case's run on ``backend``; in a child process where it could break this one (isolation.py)."""
+        if needs_isolation(case, device, default_device):
+            return run_trace_isolated(case, backend.name, device, self.time_limit, default_device)
+        return run_trace(case, backend, device, self.time_limit, default_device)
 
     def _judge(self, case, device, traces):
         spec_errors = failed_claims(case.expect, traces["expected"], case.tolerance)  # on torch as it ran

@@ -294,6 +294,22 @@ def test_an_emulated_cuda_run_normalises_devices_and_uses_the_differences_file(e
     jsonschema.validate(json.loads(json_path.read_text()), schema)
 
 
+def test_a_device_assert_case_runs_in_a_child_on_the_cuda_side_only(emulated_cuda, make_case, monkeypatch):
+    """torch's device-side asserts break its process, so a tagged case runs on CUDA in a child
+    (harness/isolation.py); here reference_impl is the CUDA side, torch the CPU one."""
+    from harness import isolation, runner
+
+    isolated = []
+    run_isolated = isolation.run_trace_isolated
+    monkeypatch.setattr(runner, "run_trace_isolated",
+                        lambda case, name, *rest: isolated.append(name) or run_isolated(case, name, *rest))
+    case = make_case("x = torch.arange(6).view(2, 3)\ny = x[:, [0, 3]]", tags=(isolation.ISOLATED_TAG,))
+    result = runner.Runner(actual_device="cuda").run_case(case)
+    assert isolated == ["reference_impl"]
+    assert result.verdict == runner.AGREE, result.divergences
+    assert result.traces["actual"].final_error()["type"] == "IndexError"
+
+
 def test_a_listed_case_that_agrees_fails_and_the_file_is_ignored_in_normal_runs(emulated_cuda, tmp_path):
     from harness.cli import run_suite
     from harness.runner import AGREE, NOW_AGREEING
