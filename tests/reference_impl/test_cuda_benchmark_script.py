@@ -1,0 +1,66 @@
+"""scripts/gpu_kernels.py, the timing half of scripts/gpu_check.sh, as far as a machine without a
+GPU can run it: its verdicts as pure functions, and the whole script on the emulated device
+(every op agrees with torch; timings are marked meaningless, host work is measured)."""
+
+import importlib.util
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from .cuda_backend import BACKEND
+
+ROOT = Path(__file__).resolve().parents[2]
+SCRIPT = ROOT / "scripts" / "gpu_kernels.py"
+
+
+@pytest.fixture(scope="module")
+def gpu_kernels():
+    pytest.importorskip("torch", reason="the script compares against torch")
+    spec = importlib.util.spec_from_file_location("gpu_kernels", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def row(gpu_kernels, kind, moved, ours, kernels, torch):
+    op = gpu_kernels.Op("op", kind, moved, lambda lib, data: None, lambda ours, theirs, data: None)
+    return gpu_kernels.Row(op, "yes", ours=ours, kernels=kernels, torch=torch)
+
+
+def test_the_whole_op_and_its_kernels_get_verdicts_of_their_own(gpu_kernels):
+    bandwidth = 1000.0  # GB/s: 1 MB moved in 1 µs is all of it
+    # kernels at 80% of the bandwidth and 1.2x torch; host work makes the whole op 2x torch
+    add = row(gpu_kernels, "elementwise", 8 * 10**6, ours=0.02, kernels=0.01, torch=0.0083)
+    assert gpu_kernels.verdict(add, bandwidth, add.kernels) == (">= 70% copy BW, <= 1.5x torch", "pass")
+    assert gpu_kernels.verdict(add, bandwidth, add.ours)[1] == "FAIL"
+    # a reduction needs only half the bandwidth, but still 1.5x torch
+    total = row(gpu_kernels, "reduction", 5 * 10**6, ours=0.01, kernels=0.01, torch=0.005)
+    assert gpu_kernels.verdict(total, bandwidth, total.ours) == (">= 50% copy BW, <= 1.5x torch", "FAIL")
+    total.torch = 0.0067
+    assert gpu_kernels.verdict(total, bandwidth, total.ours)[1] == "pass"
+    # compute ops have the torch ratio alone; cuBLAS records no kernel of ours: no verdict
+    product = row(gpu_kernels, "compute", None, ours=1.4, kernels=None, torch=1.0)
+    assert gpu_kernels.verdict(product, bandwidth, product.ours) == ("<= 1.5x torch", "pass")
+    assert gpu_kernels.verdict(product, bandwidth, product.kernels)[1] == "-"
+
+
+@pytest.mark.skipif(BACKEND != "emulate", reason="on a GPU, scripts/gpu_check.sh runs the script itself")
+@pytest.mark.skipif(shutil.which("g++") is None, reason="the emulation compiles our kernels with g++")
+def test_the_script_runs_every_op_on_the_emulated_device(gpu_kernels, tmp_path):
+    results = tmp_path / "gpu_results.md"
+    done = subprocess.run([sys.executable, str(SCRIPT), str(results), "--trials", "1"], capture_output=True,
+                          text=True, timeout=600, env={**os.environ, "REFERENCE_IMPL_CUDA": "emulate"})
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    text = results.read_text()
+    assert "**Timings here are meaningless**" in text and re.search(r"Total \d+ s\.", text)
+    rows = [line.split(" | ") for line in text.splitlines() if line.startswith("| ") and "---" not in line][1:]
+    assert len(rows) == len(gpu_kernels.ops(gpu_kernels.SMALL))
+    for cells in rows:
+        assert cells[1] == "yes", cells
+        assert float(cells[4]) > 0  # host work, in µs
+        assert cells[11:13] == ["n/a", "n/a"], cells  # no verdicts without a GPU
