@@ -138,7 +138,8 @@ def _reduce(input, dims, keepdim, kernel, dtype, *, any_order=False):
             values = kernel(values, dims)
         else:
             values = kernel(fold(values, dims), -1)
-    return np.reshape(values, reduced_shape(input.shape, dims, keepdim))
+    shape = reduced_shape(input.shape, dims, keepdim)
+    return values if np.shape(values) == shape else np.reshape(values, shape)
 
 
 # -- float sums in torch's order ------------------------------------------------------------------

@@ -21,7 +21,7 @@ import numpy as np
 
 from .. import _layout
 from . import kernels, runtime
-from .device_array import _FUNCTIONS, DeviceArray, implements
+from .device_array import _FUNCTIONS, DeviceArray, _on_host, implements
 
 THREADS = 256
 ITEMS = 4  # elements a thread takes per grid-stride step
@@ -501,8 +501,6 @@ def broadcast_shape(*values):
 
 def call_ufunc(ufunc, inputs, kwargs):
     """``ufunc(*inputs, out=…, dtype=…)`` on the device, with numpy's dtypes and broadcasting."""
-    from .device_array import _on_host
-
     special = _FUNCTIONS.get(ufunc)  # a ufunc that is no elementwise statement (matmul)
     if special is not None:
         return special(*inputs, **kwargs)
