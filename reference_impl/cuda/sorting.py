@@ -46,6 +46,7 @@ and counts. Descending sorts are the op code's business (it sorts a flipped view
 """
 
 import functools
+import typing
 
 import numpy as np
 
@@ -467,36 +468,67 @@ def _radix_sources(dtype):
     return sources
 
 
+class _RadixPlan(typing.NamedTuple):
+    """Everything a radix sort of ``segments`` rows of ``count`` keys of one dtype needs but
+    the memory, worked out once (as elementwise launches are): a sort is twelve launches for
+    32-bit keys, and on a GPU their host-side setup would otherwise cost more than they do."""
+
+    passes: tuple  # per pass, the compiled (histogram, scan, scatter) kernels and the digit's shift
+    blocks: tuple  # the histogram and scatter grid
+    scan_blocks: tuple
+    shape: tuple  # (segments, count, tiles) as kernel arguments
+    scan_shape: tuple  # (rows, tiles): a row per segment and digit
+    scratch: tuple  # (byte offset, shape, dtype) of counts, totals and the ping-pong buffers
+    scratch_bytes: int
+
+
+_SCRATCH_ALIGNMENT = 256  # bytes, as CuPy aligns its allocations
+
+
+@runtime.plan_cache
+def _radix_plan(backend, dtype, segments, count):
+    """The _RadixPlan of ``segments`` rows of ``count`` keys of ``dtype``; ``backend`` keys the
+    kernels' compilation."""
+    tiles = (count + RADIX_TILE - 1) // RADIX_TILE
+    rows = segments * RADIX
+    sources = _radix_sources(dtype)
+    passes = tuple((*(runtime.kernel(source, name) for name, source in kernel_sources), np.int32(number * RADIX_BITS))
+                   for number, kernel_sources in enumerate(sources))
+    unsigned = np.dtype(f"uint{8 * dtype.itemsize}")
+    parts = [((rows * tiles,), np.dtype(np.int32)), ((rows,), np.dtype(np.int32))]
+    for _ in range(min(len(sources) - 1, 2)):
+        parts += [((segments, count), unsigned), ((segments, count), np.dtype(np.int32))]
+    scratch, offset = [], 0
+    for shape, part_dtype in parts:
+        scratch.append((offset, shape, part_dtype))
+        offset += -(-_layout.numel(shape) * part_dtype.itemsize // _SCRATCH_ALIGNMENT) * _SCRATCH_ALIGNMENT
+    return _RadixPlan(passes, (min(segments * tiles, GRID_LIMIT),), (min((rows + WARPS - 1) // WARPS, GRID_LIMIT),),
+                      (np.int64(segments), np.int64(count), np.int32(tiles)), (np.int64(rows), np.int32(tiles)),
+                      tuple(scratch), offset)
+
+
 def _radix_order(keys):
     """``sort_order`` by an LSD radix sort: a pass per byte of the key, least significant
     first, each a stable scatter by that byte, so that the last pass leaves the keys in
     numpy's order and equal keys in index order. Passes ping-pong the mapped keys and
-    int32 indices between two buffers; the last writes the int64 order."""
+    int32 indices between two buffers, carved with the digit counts from one scratch
+    allocation; the last pass writes the int64 order."""
     segments, count, _ = keys.shape
-    tiles = (count + RADIX_TILE - 1) // RADIX_TILE
-    blocks = (min(segments * tiles, GRID_LIMIT),)
-    rows = segments * RADIX
-    counts = DeviceArray.empty((rows * tiles,), np.int32)
-    totals = DeviceArray.empty((rows,), np.int32)
+    plan = _radix_plan(runtime.backend().name, keys.dtype, segments, count)
+    scratch = DeviceArray.empty((plan.scratch_bytes,), np.uint8)
+    counts, totals, *buffers = (DeviceArray(scratch.memory, offset, shape, _layout.contiguous_strides(shape), dtype)
+                                for offset, shape, dtype in plan.scratch)
     order = DeviceArray.empty((segments, count), np.int64)
-    sources = _radix_sources(keys.dtype)
-    unsigned = np.dtype(f"uint{8 * keys.dtype.itemsize}")
-    buffers = [(DeviceArray.empty((segments, count), unsigned), DeviceArray.empty((segments, count), np.int32))
-               for _ in range(min(len(sources) - 1, 2))]
+    pairs = [tuple(buffers[i:i + 2]) for i in range(0, len(buffers), 2)]
     # What each pass reads: the keys as given (their index is their position), then a buffer.
-    reads = [(keys,)] + [buffers[number % 2] for number in range(len(sources) - 1)]
+    reads = [(keys,)] + [pairs[number % 2] for number in range(len(plan.passes) - 1)]
     writes = reads[1:] + [(order,)]
-    shape = (np.int64(segments), np.int64(count), np.int32(tiles))
-    for number, (kernel_sources, read, write) in enumerate(zip(sources, reads, writes)):
-        (histogram, histogram_source), (scan, scan_source), (scatter, scatter_source) = kernel_sources
-        shift = np.int32(number * RADIX_BITS)
-        runtime.kernel(histogram_source, histogram)(blocks, (RADIX_THREADS,),
-                                                    (read[0].pointer(), *shape, shift, counts.pointer()))
-        runtime.kernel(scan_source, scan)((min((rows + WARPS - 1) // WARPS, GRID_LIMIT),), (RADIX_THREADS,),
-                                          (counts.pointer(), np.int64(rows), np.int32(tiles), totals.pointer()))
-        runtime.kernel(scatter_source, scatter)(blocks, (RADIX_THREADS,),
-                                                (*(array.pointer() for array in read), *shape, shift, counts.pointer(),
-                                                 totals.pointer(), *(array.pointer() for array in write)))
+    for (histogram, scan, scatter, shift), read, write in zip(plan.passes, reads, writes):
+        histogram(plan.blocks, (RADIX_THREADS,), (read[0].pointer(), *plan.shape, shift, counts.pointer()))
+        scan(plan.scan_blocks, (RADIX_THREADS,), (counts.pointer(), *plan.scan_shape, totals.pointer()))
+        scatter(plan.blocks, (RADIX_THREADS,), (*(array.pointer() for array in read), *plan.shape, shift,
+                                                counts.pointer(), totals.pointer(),
+                                                *(array.pointer() for array in write)))
     return order
 
 
