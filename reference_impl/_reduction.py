@@ -893,7 +893,7 @@ def sort(input, dim=-1, descending=False, *, stable=False):
     sort (std::sort) along up to 16 elements; along more it may order ties differently."""
     axis = _layout.wrap_dim(dim, input.dim())
     array = input._array()
-    values, order = _sorted_along(array, axis, descending) if array.ndim else (array, np.zeros((), np.int64))
+    values, order = _sorted_along(array, axis, descending) if array.ndim else (array.copy(), np.zeros((), np.int64))
     indices = _laid_out_like(input, order, _dtype.int64)
     shape = input.shape
     values = record(_laid_out_like(input, values, input.dtype), "sort", (input,),
@@ -902,11 +902,12 @@ def sort(input, dim=-1, descending=False, *, stable=False):
 
 
 def _laid_out_like(input, values, dtype):
-    """A new tensor of ``values`` with ``input``'s strides where those are dense (torch's
-    empty_like), else contiguous strides."""
+    """A tensor of the fresh ``values`` with ``input``'s strides where those are dense (torch's
+    empty_like), else contiguous strides: ``values`` themselves unless that takes a copy."""
     strides = input.stride()
-    if not _layout.is_non_overlapping_and_dense(input.shape, strides):
-        strides = _layout.contiguous_strides(input.shape)
+    if not _layout.is_non_overlapping_and_dense(input.shape, strides) or strides == _layout.contiguous_strides(
+            input.shape):
+        return new_tensor(values, dtype)
     storage = Storage.allocate(_layout.storage_span(input.shape, strides), dtype, device=input.device)
     result = Tensor._make(storage, input.shape, strides)
     np.copyto(result._array(), values, casting="unsafe")

@@ -512,6 +512,20 @@ def test_tensor_sort_and_topk_never_read_the_device(monkeypatch, descending):
     assert reads == []
 
 
+def test_tensor_sort_of_a_contiguous_input_copies_nothing(monkeypatch):
+    """The values and indices a sort computes become its results as they are (they already
+    have the input's layout): its launches are the sort's own kernels and the gather."""
+    _, cuda = pair(with_ties_and_nans((3, 9), np.float32))
+    launched = []
+    kernel = runtime.kernel
+    monkeypatch.setattr(runtime, "kernel", lambda source, name: launched.append(name) or kernel(source, name))
+    runtime.clear_plans()  # so that cached launch plans look their kernels up again
+    values, indices = torch.sort(cuda)
+    runtime.clear_plans()
+    assert launched and not [name for name in launched if "sort" not in name and "gather" not in name], launched
+    assert values.is_contiguous() and indices.is_contiguous()
+
+
 def test_tensor_nuclear_norm_and_its_gradient():
     (cpu, cuda) = pair(rng.standard_normal((5, 3)), True)
     norm, norm_cuda = torch.norm(cpu, p="nuc"), torch.norm(cuda, p="nuc")
