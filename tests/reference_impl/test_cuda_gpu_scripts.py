@@ -1,6 +1,7 @@
-"""scripts/gpu_kernels.py, the timing half of scripts/gpu_check.sh, as far as a machine without a
-GPU can run it: its verdicts as pure functions, and the whole script on the emulated device
-(every op agrees with torch; timings are marked meaningless, host work is measured)."""
+"""scripts/gpu_check.sh and its timing script scripts/gpu_kernels.py, as far as a machine without
+a GPU can run them: the verdicts as pure functions, gpu_kernels.py on the emulated device (every
+op agrees with torch; timings are marked meaningless, host work is measured), and gpu_check.sh's
+steps, each recorded whether it fails or not, within its time budget."""
 
 import importlib.util
 import os
@@ -16,6 +17,10 @@ from .cuda_backend import BACKEND
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "scripts" / "gpu_kernels.py"
+CHECK = ROOT / "scripts" / "gpu_check.sh"
+CHECK_STEPS = ["gpu", "versions", "gpu_kernels", "spec_cuda_vs_cuda", "probe_errors", "cuda_tests",
+               "spec_explicit_cuda", "spec_cuda_vs_cpu"]
+no_gpu_here = pytest.mark.skipif(BACKEND != "emulate", reason="on a GPU, gpu_check.sh runs these scripts itself")
 
 
 @pytest.fixture(scope="module")
@@ -49,7 +54,7 @@ def test_the_whole_op_and_its_kernels_get_verdicts_of_their_own(gpu_kernels):
     assert gpu_kernels.verdict(product, bandwidth, product.kernels)[1] == "-"
 
 
-@pytest.mark.skipif(BACKEND != "emulate", reason="on a GPU, scripts/gpu_check.sh runs the script itself")
+@no_gpu_here
 @pytest.mark.skipif(shutil.which("g++") is None, reason="the emulation compiles our kernels with g++")
 def test_the_script_runs_every_op_on_the_emulated_device(gpu_kernels, tmp_path):
     results = tmp_path / "gpu_results.md"
@@ -64,3 +69,22 @@ def test_the_script_runs_every_op_on_the_emulated_device(gpu_kernels, tmp_path):
         assert cells[1] == "yes", cells
         assert float(cells[4]) > 0  # host work, in µs
         assert cells[11:13] == ["n/a", "n/a"], cells  # no verdicts without a GPU
+
+
+@no_gpu_here
+def test_gpu_check_records_every_step_and_stops_starting_them_when_its_budget_is_spent(tmp_path):
+    """Without a GPU most steps fail (no nvidia-smi, no CuPy); each is recorded and the next still
+    runs. A budget of 25 s lets the first steps run (gpu_kernels.py takes it to its limit or
+    finishes) and skips the rest, recorded as such; the script itself always exits 0."""
+    out = tmp_path / "out"
+    done = subprocess.run(["bash", str(CHECK)], capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "OUT": str(out), "GPU_CHECK_BUDGET": "25"})
+    assert done.returncode == 0, done.stderr[-3000:]
+    steps = [line.split("\t") for line in (out / "steps.tsv").read_text().splitlines()]
+    assert steps[0] == ["step", "exit", "seconds"]
+    assert [name for name, *_ in steps[1:]] == CHECK_STEPS
+    outcomes = {name: code for name, code, _ in steps[1:]}
+    assert outcomes["gpu"] != "0" and outcomes["spec_cuda_vs_cpu"] == "skipped"
+    assert outcomes["gpu_kernels"] in ("0", "124")  # done, or stopped at what was left of the budget
+    summary = (out / "summary.txt").read_text()
+    assert "== spec_cuda_vs_cpu: skipped" in summary and re.search(r"== total \d+ s", summary)
