@@ -1,13 +1,15 @@
 """Compile CUDA C with NVRTC through ctypes: the compile tier, which needs no GPU.
 
 NVRTC comes from the ``nvidia-cuda-nvrtc-cu12`` wheel and the CUDA headers (cuda_fp16.h)
-from ``nvidia-cuda-runtime-cu12``, so nothing outside pip is needed. The options follow
-CuPy's: C++17, the target architecture, and fast, relocatable-free device code.
+from ``nvidia-cuda-runtime-cu12``, so nothing outside pip is needed. The options are the
+ones the GPU run gives CuPy (``runtime.NVRTC_OPTIONS``), plus the target architecture.
 """
 
 import ctypes
 import importlib.util
 from pathlib import Path
+
+from . import runtime
 
 
 class NvrtcUnavailable(Exception):
@@ -51,7 +53,7 @@ def compile_ptx(source, name, arch="sm_80"):
     program = ctypes.c_void_p()
     _check(library, library.nvrtcCreateProgram(ctypes.byref(program), source.encode(), f"{name}.cu".encode(),
                                                0, None, None))
-    options = [f"--gpu-architecture=compute_{arch.removeprefix('sm_')}", "-std=c++17", "--use_fast_math"]
+    options = [f"--gpu-architecture=compute_{arch.removeprefix('sm_')}", *runtime.NVRTC_OPTIONS]
     options += [f"-I{directory}" for directory in include_dirs()]
     array = (ctypes.c_char_p * len(options))(*[option.encode() for option in options])
     try:

@@ -20,6 +20,11 @@ import os
 
 import numpy as np
 
+# What NVRTC is given besides the architecture (which CuPy picks for the device it runs on):
+# the GPU run and the compile tier (nvrtc.py) build the same code. No --use_fast_math: it
+# would trade exp's and division's rounding, and denormals, for speed.
+NVRTC_OPTIONS = ("-std=c++17",)
+
 _backend = None
 _chosen = False
 
@@ -92,7 +97,7 @@ class _CuPy:
         return host
 
     def kernel(self, source, name):
-        return self.cupy.RawKernel(source, name, options=("-std=c++17",))
+        return self.cupy.RawKernel(source, name, options=NVRTC_OPTIONS)
 
     def pointer(self, memory, byte_offset):
         # CuPy takes a MemoryPointer as a kernel argument and passes its address.

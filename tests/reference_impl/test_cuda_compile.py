@@ -8,7 +8,7 @@ import os
 
 import pytest
 
-from reference_impl.cuda import elementwise, indexing, kernels, linalg, nvrtc, reduction, sorting
+from reference_impl.cuda import elementwise, indexing, kernels, linalg, nvrtc, reduction, runtime, sorting
 
 
 def _nvrtc_or_skip():
@@ -52,3 +52,31 @@ def test_every_kernel_reads_strided_operands_through_the_shared_layout_helper():
 
 def test_missing_wheels_are_reported_not_crashed_on():
     assert nvrtc._package_dir("no_such_namespace.cuda_nvrtc") is None
+
+
+def test_the_compile_tier_builds_with_the_options_the_gpu_run_gives_cupy(monkeypatch):
+    """What compiles here is what runs on a GPU: NVRTC gets the GPU run's options, and no
+    --use_fast_math, whose exp, division and flushed denormals would not match numpy."""
+    _nvrtc_or_skip()
+    given = []
+
+    class CuPy:  # only what _CuPy.kernel calls
+        @staticmethod
+        def RawKernel(source, name, options):
+            given.append(options)
+
+    runtime._CuPy(CuPy).kernel("source", "k")
+    assert given == [runtime.NVRTC_OPTIONS] and "--use_fast_math" not in runtime.NVRTC_OPTIONS
+    library = nvrtc._library()
+    seen = []
+    compile_program = library.nvrtcCompileProgram
+
+    def recording(program, count, options):
+        seen.extend(options[i].decode() for i in range(count))
+        return compile_program(program, count, options)
+
+    monkeypatch.setattr(library, "nvrtcCompileProgram", recording)
+    monkeypatch.setattr(nvrtc, "_library", lambda: library)
+    nvrtc.compile_ptx('extern "C" __global__ void k() {}', "k", "sm_90")
+    assert [option for option in seen if not option.startswith("-I")] == ["--gpu-architecture=compute_90",
+                                                                          *runtime.NVRTC_OPTIONS]

@@ -23,9 +23,9 @@ an object with ``.ptr``, a scalar a numpy scalar of the C type's size and kind (
 for ``long long``, np.float32 for ``float``). A plain Python number is refused: the C side
 would read it with whatever size the parameter has.
 
-Numerics differ from a GPU's where ``--use_fast_math`` approximates (exp, division, flushed
-denormals) or the GPU compiler fuses a multiply and an add into one FMA; here each operation
-is rounded on its own, as the C++ source says.
+Numerics differ from a GPU's where the GPU compiler fuses a multiply and an add into one FMA
+(NVRTC's default) or its math library rounds a function (exp, log) differently from the host's;
+here each operation is rounded on its own, as the C++ source says.
 
 Compiled kernels are cached on disk, keyed by a hash of the headers, the source, the name
 and the compiler flags, under ``$REFERENCE_IMPL_CUDA_CACHE`` (default
