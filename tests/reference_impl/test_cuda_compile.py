@@ -4,7 +4,11 @@ Set HARNESS_REQUIRE_NVRTC=1 (the cuda-compile tox env does) to fail rather than 
 the NVRTC wheels are missing.
 """
 
+import functools
 import os
+import re
+import shutil
+import subprocess
 
 import pytest
 
@@ -26,12 +30,35 @@ SOURCES = [source for module in (elementwise, reduction, indexing, linalg, sorti
            for source in module.compile_tier_sources()]
 
 
+
+
+@functools.cache
+def _ptx(name, arch):
+    return nvrtc.compile_ptx(dict(SOURCES)[name], name, arch)
+
+
 @pytest.mark.parametrize("arch", ["sm_80", "sm_90"])
-@pytest.mark.parametrize("name, source", SOURCES, ids=[name for name, _ in SOURCES])
-def test_kernel_compiles(name, source, arch):
+@pytest.mark.parametrize("name", [name for name, _ in SOURCES])
+def test_kernel_compiles(name, arch):
     _nvrtc_or_skip()
-    ptx = nvrtc.compile_ptx(source, name, arch)
+    ptx = _ptx(name, arch)
     assert f".entry {name}(" in ptx and f".target {arch}" in ptx
+
+
+@pytest.mark.skipif(shutil.which("ptxas") is None,
+                    reason="ptxas, the CUDA toolkit's assembler, is not installed: register use is checked where it is")
+@pytest.mark.parametrize("name", [name for name, _ in SOURCES])
+def test_kernel_never_spills_registers_on_sm_90(name, tmp_path):
+    """ptxas -v: no entry point of the kernel spills registers to local memory, where every
+    access of a spilled value would be a memory round trip the bandwidth targets cannot pay.
+    (A stack frame alone is allowed: sin, cos and tan reduce huge arguments in a local array.)"""
+    _nvrtc_or_skip()
+    ptx = tmp_path / f"{name}.ptx"
+    ptx.write_text(_ptx(name, "sm_90"))
+    report = subprocess.run(["ptxas", "-arch=sm_90", "-v", str(ptx), "-o", os.devnull], capture_output=True,
+                            text=True, check=True).stderr
+    spills = re.findall(r"(\d+) bytes spill stores, (\d+) bytes spill loads", report)
+    assert spills and all(stores == loads == "0" for stores, loads in spills), report
 
 
 def test_a_broken_kernel_reports_nvrtcs_log():
