@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from .cuda_backend import BACKEND
+from .cuda_backend import BACKEND, cuda_backend  # noqa: F401 (an autouse fixture: ops() names the backend)
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "scripts" / "gpu_kernels.py"
