@@ -106,6 +106,11 @@ def run_trace(case, backend, device="cpu", time_limit=DEFAULT_TIME_LIMIT, defaul
                     _snapshot(namespace, observer, step)
                 except TooLarge as error:
                     raise CaseCodeError(f"{case.file}:{line}: {error}") from None
+                except Exception:
+                    if step.error is None:
+                        raise
+                    # The statement's error left the backend unable to read its tensors (a device-side
+                    # assert breaks torch's CUDA context): that error is the observation, with no snapshot.
                 guard.raise_refusal()  # the observer may have run the case's own functions
                 if step.error is not None:
                     break

@@ -1,13 +1,15 @@
 """Cases tagged cuda-device-assert run on CUDA in a child process (harness/isolation.py): the
 trace comes back as the in-process run gives it, and a child that dies, hangs or fails is an
-ERROR verdict for that case alone."""
+ERROR verdict for that case alone. A statement whose error leaves the backend unable to read
+its variables (as a device-side assert does) is observed by that error."""
 
 import pytest
 
-from harness import isolation, runner
+from harness import isolation, runner, trace
 from harness.backends import load_backend
 from harness.compare import compare_traces
 from harness.isolation import ISOLATED_TAG, IsolatedRunFailed, needs_isolation, run_trace_isolated
+from harness.observe import Observer
 from harness.runner import AGREE, ERROR, Runner
 from harness.sandbox import CaseCodeError
 from harness.trace import run_trace
@@ -69,3 +71,41 @@ def test_a_child_that_gives_nothing_in_time_is_stopped(make_case, isolate_every_
     result = Runner(expected="reference_impl", actual="reference_impl").run_case(
         make_case("while True:\n    x = torch.zeros(1)", case_id="loops"))
     assert result.verdict == ERROR and "gave no result within 0.5 s" in result.error
+
+
+@pytest.fixture
+def reading_breaks_after_an_error(monkeypatch):
+    """Every read of a variable fails once a statement has raised, as torch's do after a
+    device-side assert has broken its CUDA context."""
+    broken = []
+    execute, observe = trace._execute, Observer.observe
+
+    def executing(code, is_expression, namespace, step, guard):
+        execute(code, is_expression, namespace, step, guard)
+        if step.error is not None:
+            broken.append(step.index)
+
+    def observing(self, value):
+        if broken:
+            raise RuntimeError("CUDA error: device-side assert triggered")
+        return observe(self, value)
+
+    monkeypatch.setattr(trace, "_execute", executing)
+    monkeypatch.setattr(Observer, "observe", observing)
+    return broken
+
+
+def test_a_statement_that_breaks_the_backend_is_observed_by_its_error(make_case, reading_breaks_after_an_error):
+    found = run_trace(make_case("x = torch.zeros(2, 3)\nx[:, [0, 3]]"), load_backend("reference_impl"), "cpu", 10.0)
+    assert reading_breaks_after_an_error == [1]
+    assert found.final_error()["type"] == "IndexError" and found.steps[1].variables == {}
+    assert set(found.steps[0].variables) == {"x"}
+
+
+def test_a_variable_that_cannot_be_read_with_no_error_before_it_is_a_harness_bug(make_case, monkeypatch):
+    def failing(self, value):
+        raise RuntimeError("the observer broke")
+
+    monkeypatch.setattr(Observer, "observe", failing)
+    with pytest.raises(RuntimeError, match="the observer broke"):
+        run_trace(make_case("x = torch.zeros(2)"), load_backend("reference_impl"), "cpu", 10.0)
