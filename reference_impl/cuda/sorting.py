@@ -482,7 +482,7 @@ class _RadixPlan(typing.NamedTuple):
     scratch_bytes: int
 
 
-_SCRATCH_ALIGNMENT = 256  # bytes, as CuPy aligns its allocations
+_SCRATCH_ALIGNMENT = 256  # bytes: each part starts aligned as a fresh cudaMalloc allocation would
 
 
 @runtime.plan_cache
