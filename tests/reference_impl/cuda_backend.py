@@ -25,3 +25,13 @@ def cuda_backend():
     runtime.use(BACKEND)
     yield BACKEND
     runtime.use(None)
+
+
+def count_device_reads(monkeypatch):
+    """A list that gets every copy from the device to the host from now on (the backend's
+    ``download`` arguments): a device read waits for every kernel queued before it."""
+    backend = runtime.backend()
+    reads = []
+    download = backend.download
+    monkeypatch.setattr(backend, "download", lambda *args: reads.append(args) or download(*args))
+    return reads

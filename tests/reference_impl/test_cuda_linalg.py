@@ -17,7 +17,7 @@ import reference_impl as torch
 from reference_impl.cuda import linalg, runtime, sorting
 from reference_impl.cuda.device_array import DeviceArray, host_fallbacks
 
-from .cuda_backend import BACKEND, cuda_backend, requires_backend  # noqa: F401 (an autouse fixture)
+from .cuda_backend import BACKEND, count_device_reads, cuda_backend, requires_backend  # noqa: F401 (an autouse fixture)
 
 pytestmark = requires_backend
 
@@ -503,10 +503,7 @@ def test_tensor_sort_and_topk_never_read_the_device(monkeypatch, descending):
     fresh from argsort needs no bounds check, in either direction (a descending order computed
     as n - 1 - flip(order) has no known bound, so the values are gathered before that step)."""
     _, cuda = pair(with_ties_and_nans((3, 9), np.float32))
-    backend = runtime.backend()
-    reads = []
-    download = backend.download
-    monkeypatch.setattr(backend, "download", lambda *args: reads.append(args) or download(*args))
+    reads = count_device_reads(monkeypatch)
     torch.sort(cuda, dim=0, descending=descending)
     torch.topk(cuda, 4, largest=descending)
     assert reads == []
