@@ -420,15 +420,12 @@ def copy_bandwidth(their_data, clocks, trials, n):
 def verdict(row, bandwidth, ms):
     """The row's targets, and whether the op meets them taking ``ms`` for it: the whole op's
     time, or its kernels' alone (the issue words its targets per kernel). "-" without a time."""
-    if row.op.kind == "compute":
-        targets = [f"<= {RATIO_TARGET}x torch"]
-        met = [ms is not None and ms / row.torch <= RATIO_TARGET]
-    else:
-        floor = ELEMENTWISE_TARGET if row.op.kind == "elementwise" else REDUCTION_TARGET
-        targets = [f">= {floor}% copy BW", f"<= {RATIO_TARGET}x torch"]
-        met = [ms is not None and share(row.op.moved, ms, bandwidth) >= floor,
-               ms is not None and ms / row.torch <= RATIO_TARGET]
-    return ", ".join(targets), "-" if ms is None else "pass" if all(met) else "FAIL"
+    floor = {"elementwise": ELEMENTWISE_TARGET, "reduction": REDUCTION_TARGET}.get(row.op.kind)  # compute: none
+    targets = ", ".join(([f">= {floor}% copy BW"] if floor else []) + [f"<= {RATIO_TARGET}x torch"])
+    if ms is None:
+        return targets, "-"
+    met = ms / row.torch <= RATIO_TARGET and (floor is None or share(row.op.moved, ms, bandwidth) >= floor)
+    return targets, "pass" if met else "FAIL"
 
 
 def share(moved, ms, bandwidth):
