@@ -454,11 +454,17 @@ extern "C" __launch_bounds__({RADIX_THREADS}, {resident}) __global__ void {name}
 """
 
 
+def _mapped_dtype(dtype):
+    """The unsigned dtype of ``dtype``'s width, which ``radix_key`` maps keys to: what the
+    passes after the first read and write."""
+    return np.dtype(f"uint{8 * dtype.itemsize}")
+
+
 def _radix_sources(dtype):
     """The (name, source) pairs of a radix sort of ``dtype``, pass by pass:
     (histogram, scan, scatter) for each byte of the key."""
     dtype = np.dtype(dtype)
-    unsigned = np.dtype(f"uint{8 * dtype.itemsize}")
+    unsigned = _mapped_dtype(dtype)
     passes = dtype.itemsize * 8 // RADIX_BITS
     sources = []
     for number in range(passes):
@@ -494,10 +500,9 @@ def _radix_plan(backend, dtype, segments, count):
     sources = _radix_sources(dtype)
     passes = tuple((*(runtime.kernel(source, name) for name, source in kernel_sources), np.int32(number * RADIX_BITS))
                    for number, kernel_sources in enumerate(sources))
-    unsigned = np.dtype(f"uint{8 * dtype.itemsize}")
     parts = [((rows * tiles,), np.dtype(np.int32)), ((rows,), np.dtype(np.int32))]
     for _ in range(min(len(sources) - 1, 2)):
-        parts += [((segments, count), unsigned), ((segments, count), np.dtype(np.int32))]
+        parts += [((segments, count), _mapped_dtype(dtype)), ((segments, count), np.dtype(np.int32))]
     scratch, offset = [], 0
     for shape, part_dtype in parts:
         scratch.append((offset, shape, part_dtype))
