@@ -35,3 +35,12 @@ def count_device_reads(monkeypatch):
     download = backend.download
     monkeypatch.setattr(backend, "download", lambda *args: reads.append(args) or download(*args))
     return reads
+
+
+def record_kernel_lookups(monkeypatch):
+    """A list that gets the name of every kernel looked up through ``runtime.kernel`` from
+    now on. Cached launch plans hold their kernels: clear them to see every launch's."""
+    names = []
+    kernel = runtime.kernel
+    monkeypatch.setattr(runtime, "kernel", lambda source, name: names.append(name) or kernel(source, name))
+    return names

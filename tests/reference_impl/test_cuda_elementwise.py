@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from reference_impl.cuda import elementwise, kernels, runtime
 from reference_impl.cuda.device_array import DeviceArray
 
-from .cuda_backend import BACKEND, cuda_backend, requires_backend  # noqa: F401 (an autouse fixture)
+from .cuda_backend import BACKEND, cuda_backend, record_kernel_lookups, requires_backend  # noqa: F401 (an autouse fixture)
 
 pytestmark = requires_backend
 
@@ -147,9 +147,7 @@ def test_out_writes_into_a_transposed_view_and_handles_aliasing_like_numpy():
 def test_launches_reuse_their_plans_until_the_plans_are_cleared(monkeypatch):
     a = DeviceArray.from_host(np.arange(6.0))
     np.add(a, a)  # a plan now holds the compiled kernel
-    looked_up = []
-    kernel = runtime.kernel
-    monkeypatch.setattr(runtime, "kernel", lambda source, name: looked_up.append(name) or kernel(source, name))
+    looked_up = record_kernel_lookups(monkeypatch)
     np.add(a, a)
     assert looked_up == []
     runtime.clear_plans()
@@ -183,9 +181,7 @@ def test_an_operand_transposed_against_the_result_goes_through_the_tiled_entry(f
     a = (rng.standard_normal((40, 35)) * 9).astype(first)
     b = (rng.standard_normal((35, 40)) * 9).astype(second)
     condition = rng.standard_normal((40, 35)) > 0
-    entries = []
-    kernel = runtime.kernel
-    monkeypatch.setattr(runtime, "kernel", lambda source, name: entries.append(name) or kernel(source, name))
+    entries = record_kernel_lookups(monkeypatch)
     runtime.clear_plans()
     result = np.add(DeviceArray.from_host(b), DeviceArray.from_host(a).transpose())
     np.testing.assert_array_equal(result.get(), np.add(b, a.T))

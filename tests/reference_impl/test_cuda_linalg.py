@@ -17,7 +17,7 @@ import reference_impl as torch
 from reference_impl.cuda import linalg, runtime, sorting
 from reference_impl.cuda.device_array import DeviceArray, host_fallbacks
 
-from .cuda_backend import BACKEND, count_device_reads, cuda_backend, requires_backend  # noqa: F401 (an autouse fixture)
+from .cuda_backend import BACKEND, count_device_reads, cuda_backend, record_kernel_lookups, requires_backend  # noqa: F401 (an autouse fixture)
 
 pytestmark = requires_backend
 
@@ -513,12 +513,9 @@ def test_tensor_sort_of_a_contiguous_input_copies_nothing(monkeypatch):
     """The values and indices a sort computes become its results as they are (they already
     have the input's layout): its launches are the sort's own kernels and the gather."""
     _, cuda = pair(with_ties_and_nans((3, 9), np.float32))
-    launched = []
-    kernel = runtime.kernel
-    monkeypatch.setattr(runtime, "kernel", lambda source, name: launched.append(name) or kernel(source, name))
+    launched = record_kernel_lookups(monkeypatch)
     runtime.clear_plans()  # so that cached launch plans look their kernels up again
     values, indices = torch.sort(cuda)
-    runtime.clear_plans()
     assert launched and not [name for name in launched if "sort" not in name and "gather" not in name], launched
     assert values.is_contiguous() and indices.is_contiguous()
 
